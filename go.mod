@@ -1,0 +1,3 @@
+module github.com/paasd/paasd
+
+go 1.26
