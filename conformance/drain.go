@@ -420,24 +420,39 @@ func (d drainChecks) filterOrder(t *T) {
 	}
 	last := map[[2]string]int{}
 	seen := map[int]bool{}
+	problems := 0
+	report := func(format string, args ...any) {
+		problems++
+		if problems <= maxProblems {
+			t.Errorf(format, args...)
+		}
+	}
+	defer func() {
+		if problems > maxProblems {
+			t.Errorf("… and %d more", problems-maxProblems)
+		}
+	}()
 	for j, m := range out {
 		i, ok := index[keyOf(m)]
 		if !ok {
-			t.Errorf("output message %d (%s %s at %s) is not one of the input messages (a filter may rewrite text, not time or source)",
+			report("output message %d (%s %s at %s) is not one of the input messages (a filter may rewrite text, not time or source)",
 				j, m.App, m.ProcID, m.Time.Format(time.RFC3339Nano))
 			continue
 		}
 		if seen[i] {
-			t.Errorf("input message %d appears twice in the output", i)
+			report("input message %d appears twice in the output", i)
 		}
 		seen[i] = true
 		src := [2]string{m.App, m.ProcID}
 		if prev, ok := last[src]; ok && i < prev {
-			t.Errorf("source %s %s: input message %d comes after input message %d in the output", m.App, m.ProcID, i, prev)
+			report("source %s %s: input message %d comes after input message %d in the output", m.App, m.ProcID, i, prev)
 		}
 		last[src] = i
 	}
 }
+
+// maxProblems is how many problems of one kind a check reports in full.
+const maxProblems = 5
 
 // sameMessages reports the first difference between a and b, or "".
 func sameMessages(a, b []core.LogMessage) string {
