@@ -10,12 +10,16 @@
 // Vendors use it two ways: from Go tests,
 //
 //	func TestMyDrain(t *testing.T) {
-//		conformance.RunTest(t, conformance.DrainSuite(conformance.DrainTarget{New: …}))
+//		conformance.Drain(t, conformance.InProcessDrain(func() core.LogDrain { return mydrain.New() }, nil))
 //	}
 //
 // or from the command line, against any plugin reference:
 //
 //	paas conformance drain --plugin plugin:./my-drain --junit out.xml
+//
+// A [Report] is written as a human summary ([WriteSummary]), JUnit XML
+// ([WriteJUnit]) or JSON ([WriteJSON]). See docs/conformance.md for the
+// requirement ids of each suite.
 package conformance
 
 import (

@@ -188,3 +188,23 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseConfig(f *testing.F) {
+	for _, s := range []string{``, `{}`, `{"patterns":["a(b)c"]}`, `{"patterns":[""]}`, `[1]`, `null`, `{"patterns":"x"}`, `{"x":1}`, ` {`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		cfg, err := ParseConfig(raw)
+		if err != nil {
+			if !errors.Is(err, core.ErrInvalid) {
+				t.Fatalf("ParseConfig(%q): error %v does not wrap ErrInvalid", raw, err)
+			}
+			return
+		}
+		for i, p := range cfg.Patterns {
+			if p == "" {
+				t.Fatalf("ParseConfig(%q) accepted an empty pattern %d", raw, i)
+			}
+		}
+	})
+}
