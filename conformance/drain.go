@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -47,9 +51,12 @@ type DrainTarget struct {
 	// addition to the suite's own (a JSON array, a number, a string, an
 	// object with an unknown field).
 	BadConfigs []json.RawMessage
-	// URL is the destination URL the suite's batches carry; empty means
-	// "conformance://discard", which suits filters and test doubles.
-	// Destination checks set their own URL.
+	// URL is the destination URL the deliver checks' batches carry. Empty
+	// means: for a drain declaring "syslog", a TCP receiver on 127.0.0.1
+	// that discards what it reads (syslog://127.0.0.1:PORT); for one
+	// declaring "https", a plain HTTP receiver answering 204
+	// (http://127.0.0.1:PORT/logs); otherwise "conformance://discard",
+	// which suits filters. Destination checks set their own URL.
 	URL string
 }
 
@@ -174,13 +181,81 @@ var sampleTexts = []string{
 	`Completed 200 OK in 5ms (Views: 1.2ms | ActiveRecord: 0.8ms)`,
 }
 
-// batch builds a batch of messages with the given texts, round-robin over
-// the sources, with strictly increasing times from first.
-func (d drainChecks) batch(frame string, first int, texts ...string) core.DrainBatch {
-	url := d.target.URL
-	if url == "" {
-		url = "conformance://discard"
+// discardURL is the destination of batches that no receiver reads.
+const discardURL = "conformance://discard"
+
+// destination returns the URL the deliver checks send drain's batches to:
+// the target's URL when it has one; else, for a drain that declares a
+// destination capability, a receiver on the loopback interface that reads
+// and discards what it gets, started for this check (syslog: TCP;
+// https: plain HTTP answering 204); else discardURL.
+func (d drainChecks) destination(t *T, drain core.LogDrain) string {
+	t.Helper()
+	if d.target.URL != "" {
+		return d.target.URL
 	}
+	info, err := drain.Describe(t.Context())
+	if err != nil {
+		t.Fatalf("Describe: %v", err)
+	}
+	switch {
+	case info.HasCapability(DrainCapSyslog):
+		return "syslog://" + discardTCP(t)
+	case info.HasCapability(DrainCapHTTPS):
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL + "/logs"
+	}
+	return discardURL
+}
+
+// discardTCP starts a TCP listener on 127.0.0.1 that reads and discards
+// every connection until the check ends, and returns its address.
+func discardTCP(t *T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("start a discarding syslog receiver: %v", err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _ = io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
+
+// batch builds a batch for url of messages with the given texts, round-robin over
+// the sources, with strictly increasing times from first.
+func (d drainChecks) batch(url, frame string, first int, texts ...string) core.DrainBatch {
 	b := core.DrainBatch{
 		DrainID: "d.6f1c2d6e-0000-4000-8000-00000000c0de",
 		URL:     url,
@@ -295,13 +370,15 @@ func (d drainChecks) configureRejectBad(t *T) {
 
 func (d drainChecks) deliverAccepts(t *T) {
 	drain := d.open(t)
-	deliver(t, drain, d.batch("f.accepts.1", 0, texts(1)...))
-	deliver(t, drain, d.batch("f.accepts.2", 1, texts(50)...))
+	url := d.destination(t, drain)
+	deliver(t, drain, d.batch(url, "f.accepts.1", 0, texts(1)...))
+	deliver(t, drain, d.batch(url, "f.accepts.2", 1, texts(50)...))
 }
 
 func (d drainChecks) deliverEmpty(t *T) {
 	drain := d.open(t)
-	res, err := drain.Deliver(t.Context(), d.batch("f.empty", 0))
+	url := d.destination(t, drain)
+	res, err := drain.Deliver(t.Context(), d.batch(url, "f.empty", 0))
 	if err != nil {
 		t.Fatalf("Deliver of an empty batch: %v", err)
 	}
@@ -315,15 +392,17 @@ const MaxMessageBytes = 10240
 
 func (d drainChecks) deliverMaxMessage(t *T) {
 	drain := d.open(t)
+	url := d.destination(t, drain)
 	line := strings.Repeat("0123456789abcdef", MaxMessageBytes/16)
 	line = line[:MaxMessageBytes-len("x")] + "x"
-	deliver(t, drain, d.batch("f.max", 0, line))
-	deliver(t, drain, d.batch("f.max.mixed", 1, "short", line, "short again"))
+	deliver(t, drain, d.batch(url, "f.max", 0, line))
+	deliver(t, drain, d.batch(url, "f.max.mixed", 1, "short", line, "short again"))
 }
 
 func (d drainChecks) deliverUnicode(t *T) {
 	drain := d.open(t)
-	deliver(t, drain, d.batch("f.unicode", 0,
+	url := d.destination(t, drain)
+	deliver(t, drain, d.batch(url, "f.unicode", 0,
 		"héllo wörld, ça va?",
 		"日本語のログ行です",
 		"emoji 🚀🔥 and a flag 🇳🇿",
@@ -336,6 +415,7 @@ func (d drainChecks) deliverUnicode(t *T) {
 
 func (d drainChecks) deliverConcurrent(t *T) {
 	drain := d.open(t)
+	url := d.destination(t, drain)
 	const workers, batches = 8, 5
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -343,7 +423,7 @@ func (d drainChecks) deliverConcurrent(t *T) {
 		go func() {
 			defer wg.Done()
 			for i := range batches {
-				deliver(t, drain, d.batch(fmt.Sprintf("f.concurrent.%d.%d", w, i), w*100+i*20, texts(20)...))
+				deliver(t, drain, d.batch(url, fmt.Sprintf("f.concurrent.%d.%d", w, i), w*100+i*20, texts(20)...))
 			}
 		}()
 	}
@@ -356,11 +436,12 @@ const cancelWait = 20 * time.Second
 
 func (d drainChecks) deliverCancelled(t *T) {
 	drain := d.open(t)
+	url := d.destination(t, drain)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := drain.Deliver(ctx, d.batch("f.cancelled", 0, texts(10)...))
+		_, err := drain.Deliver(ctx, d.batch(url, "f.cancelled", 0, texts(10)...))
 		done <- err
 	}()
 	select {
@@ -406,7 +487,7 @@ func keyOf(m core.LogMessage) msgKey { return msgKey{m.App, m.ProcID, m.Time.Uni
 
 func (d drainChecks) filterOrder(t *T) {
 	f := filter(t, d.open(t))
-	in := d.batch("f.order", 0, texts(60)...).Messages
+	in := d.batch(discardURL, "f.order", 0, texts(60)...).Messages
 	index := map[msgKey]int{}
 	for i, m := range in {
 		index[keyOf(m)] = i
@@ -471,7 +552,7 @@ func sameMessages(a, b []core.LogMessage) string {
 
 func (d drainChecks) filterIdempotent(t *T) {
 	f := filter(t, d.open(t))
-	in := d.batch("f.idempotent", 0, texts(30)...).Messages
+	in := d.batch(discardURL, "f.idempotent", 0, texts(30)...).Messages
 	once, err := f.Filter(t.Context(), in)
 	if err != nil {
 		t.Fatalf("Filter: %v", err)

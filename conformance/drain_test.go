@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -206,4 +210,82 @@ func TestDrainUnderGoTest(t *testing.T) {
 	Drain(t, InProcessDrain(func() core.LogDrain {
 		return &fakeFilter{fakeDrain{info: withFilterCap}, slices.Clone[[]core.LogMessage]}
 	}, nil))
+}
+
+// netDrain really sends each batch to its URL: syslog:// over TCP, http://
+// as a POST; anything else is ErrInvalid.
+func netDrain(caps ...string) core.LogDrain {
+	return &fakeDrain{
+		info: func() core.PluginInfo {
+			return core.PluginInfo{ID: "test.drain.net", Contract: core.ContractDrain, APIVersions: []int{1}, Capabilities: caps}
+		},
+		deliver: func(ctx context.Context, b core.DrainBatch) (core.DeliverResult, error) {
+			if err := ctx.Err(); err != nil {
+				return core.DeliverResult{}, err
+			}
+			var body strings.Builder
+			for _, m := range b.Messages {
+				fmt.Fprintf(&body, "%d <190>1 - %s\n", len(m.Text), m.Text)
+			}
+			u, err := url.Parse(b.URL)
+			if err != nil {
+				return core.DeliverResult{}, fmt.Errorf("%w: %w", err, core.ErrInvalid)
+			}
+			switch u.Scheme {
+			case "syslog":
+				var dialer net.Dialer
+				c, err := dialer.DialContext(ctx, "tcp", u.Host)
+				if err != nil {
+					return core.DeliverResult{}, fmt.Errorf("%w: %w", err, core.ErrUnavailable)
+				}
+				defer c.Close()
+				if _, err := io.WriteString(c, body.String()); err != nil {
+					return core.DeliverResult{}, fmt.Errorf("%w: %w", err, core.ErrUnavailable)
+				}
+			case "http":
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.URL, strings.NewReader(body.String()))
+				if err != nil {
+					return core.DeliverResult{}, fmt.Errorf("%w: %w", err, core.ErrInvalid)
+				}
+				req.Header.Set("Content-Type", "application/logplex-1")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return core.DeliverResult{}, fmt.Errorf("%w: %w", err, core.ErrUnavailable)
+				}
+				resp.Body.Close()
+				if resp.StatusCode/100 != 2 {
+					return core.DeliverResult{}, fmt.Errorf("status %d: %w", resp.StatusCode, core.ErrUnavailable)
+				}
+			default:
+				return core.DeliverResult{}, fmt.Errorf("scheme %q: %w", u.Scheme, core.ErrInvalid)
+			}
+			return core.DeliverResult{Accepted: len(b.Messages)}, nil
+		},
+	}
+}
+
+// TestDrainSuiteDestinations checks that a destination drain gets a live
+// loopback receiver matching its declared capability when the target
+// names no URL.
+func TestDrainSuiteDestinations(t *testing.T) {
+	tests := []struct {
+		desc       string
+		caps       []string
+		conformant bool
+	}{
+		{desc: "syslog", caps: []string{DrainCapSyslog}, conformant: true},
+		{desc: "https", caps: []string{DrainCapHTTPS}, conformant: true},
+		{desc: "no destination capability", conformant: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			target := InProcessDrain(func() core.LogDrain { return netDrain(tc.caps...) }, nil)
+			rep := Run(context.Background(), DrainSuite(target), target.Name)
+			if rep.Conformant != tc.conformant {
+				var b strings.Builder
+				_ = WriteSummary(&b, rep)
+				t.Errorf("conformant = %v, want %v\n%s", rep.Conformant, tc.conformant, b.String())
+			}
+		})
+	}
 }
