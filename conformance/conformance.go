@@ -10,12 +10,16 @@
 // Vendors use it two ways: from Go tests,
 //
 //	func TestMyDrain(t *testing.T) {
-//		conformance.RunTest(t, conformance.DrainSuite(conformance.DrainTarget{New: …}))
+//		conformance.Drain(t, conformance.InProcessDrain(func() core.LogDrain { return mydrain.New() }, nil))
 //	}
 //
 // or from the command line, against any plugin reference:
 //
 //	paas conformance drain --plugin plugin:./my-drain --junit out.xml
+//
+// A [Report] is written as a human summary ([WriteSummary]), JUnit XML
+// ([WriteJUnit]) or JSON ([WriteJSON]). See docs/conformance.md for the
+// requirement ids of each suite.
 package conformance
 
 import (
@@ -275,4 +279,41 @@ func RunTest(t *testing.T, s Suite) {
 			}
 		})
 	}
+}
+
+// rank orders levels: MUST above SHOULD above MAY.
+func (l Level) rank() int {
+	switch l {
+	case Must:
+		return 3
+	case Should:
+		return 2
+	case May:
+		return 1
+	}
+	return 0
+}
+
+// ParseLevel parses "must", "should" or "may" (any case). It returns an
+// error wrapping core.ErrInvalid naming the bad value otherwise.
+func ParseLevel(s string) (Level, error) {
+	l := Level(strings.ToUpper(strings.TrimSpace(s)))
+	if l.rank() == 0 {
+		return "", fmt.Errorf("requirement level %q: want must, should or may: %w", s, core.ErrInvalid)
+	}
+	return l, nil
+}
+
+// AtLeast returns a copy of s holding only the checks of level l or
+// stronger: AtLeast(Must) runs only MUST checks, AtLeast(Should) MUST and
+// SHOULD checks, AtLeast(May) every check.
+func (s Suite) AtLeast(l Level) Suite {
+	out := s
+	out.Checks = nil
+	for _, c := range s.Checks {
+		if c.Level.rank() >= l.rank() {
+			out.Checks = append(out.Checks, c)
+		}
+	}
+	return out
 }
