@@ -188,7 +188,6 @@ type appState struct {
 	have    bool
 	dynos   map[string]*dyno // by runtime id
 	crashes map[string]int   // by dyno name, reset by a new release
-	oneOffs int
 }
 
 // dyno is one supervised dyno incarnation.
