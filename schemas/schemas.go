@@ -134,7 +134,7 @@ func (v *Validator) Validate(def string, data []byte) error {
 		return fmt.Errorf("schemas: unknown definition %q: %w", def, core.ErrNotFound)
 	}
 	if err := checkJSON(data); err != nil {
-		return fmt.Errorf("%s: %w: %w", def, err, core.ErrSchemaViolation)
+		return &ViolationError{Definition: def, Detail: err.Error()}
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -147,10 +147,27 @@ func (v *Validator) Validate(def string, data []byte) error {
 		v.defs[def] = schema
 	}
 	if msg := v.unify(schema, data); msg != "" {
-		return fmt.Errorf("%s: %s: %w", def, msg, core.ErrSchemaViolation)
+		return &ViolationError{Definition: def, Detail: msg}
 	}
 	return nil
 }
+
+// ViolationError is the error Validate returns for a document that breaks
+// its definition. It unwraps to core.ErrSchemaViolation.
+type ViolationError struct {
+	// Definition is the definition checked, e.g. "#PluginInfo".
+	Definition string
+	// Detail names the field path and the rule, e.g.
+	// "messages.3.priority: invalid value 500 (out of bound <=191)".
+	Detail string
+}
+
+func (e *ViolationError) Error() string {
+	return e.Definition + ": " + e.Detail + ": " + core.ErrSchemaViolation.Error()
+}
+
+// Unwrap returns core.ErrSchemaViolation.
+func (e *ViolationError) Unwrap() error { return core.ErrSchemaViolation }
 
 // ValidateConfig checks cfg, a plugin's JSON configuration, against
 // schemaSrc, the CUE source the plugin declared as its config schema. The
