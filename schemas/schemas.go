@@ -36,6 +36,7 @@ import (
 	"cuelang.org/go/cue/cuecontext"
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
 	cuejson "cuelang.org/go/encoding/json"
 
 	"github.com/paasd/paasd/core"
@@ -265,11 +266,36 @@ func (v *Validator) unify(schema cue.Value, data []byte) string {
 	if err != nil {
 		return describe(err)
 	}
+	dropNullFields(expr)
 	val := schema.Unify(v.ctx.BuildExpr(expr))
 	if err := val.Validate(cue.Concrete(true)); err != nil {
 		return describe(err)
 	}
 	return ""
+}
+
+// dropNullFields removes every object field whose value is null, at any
+// depth: a null field counts as absent, as it does for Go's decoder (a nil
+// slice or map encodes as null). List elements that are null are kept.
+func dropNullFields(x ast.Expr) {
+	switch x := x.(type) {
+	case *ast.StructLit:
+		kept := x.Elts[:0]
+		for _, d := range x.Elts {
+			if f, ok := d.(*ast.Field); ok {
+				if lit, ok := f.Value.(*ast.BasicLit); ok && lit.Kind == token.NULL {
+					continue
+				}
+				dropNullFields(f.Value)
+			}
+			kept = append(kept, d)
+		}
+		x.Elts = kept
+	case *ast.ListLit:
+		for _, e := range x.Elts {
+			dropNullFields(e)
+		}
+	}
 }
 
 // checkJSON reports whether data is one valid JSON document, with the
