@@ -154,6 +154,38 @@ func (v *Validator) Validate(def string, data []byte) error {
 	return nil
 }
 
+// Complete validates data against def like [Validator.Validate] and returns
+// it as JSON with every default of the definition filled in: for "#Config",
+// a configuration file with the documented defaults applied.
+func (v *Validator) Complete(def string, data []byte) ([]byte, error) {
+	if err := v.Validate(def, data); err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(def, "#") {
+		def = "#" + def
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.tick(); err != nil {
+		return nil, err
+	}
+	schema, ok := v.defs[def]
+	if !ok {
+		schema = v.root.LookupPath(cue.ParsePath(def))
+		v.defs[def] = schema
+	}
+	expr, err := cuejson.Extract("data", data)
+	if err != nil {
+		return nil, &ViolationError{Definition: def, Detail: describe(err)}
+	}
+	dropNullFields(expr)
+	out, err := schema.Unify(v.ctx.BuildExpr(expr)).MarshalJSON()
+	if err != nil {
+		return nil, &ViolationError{Definition: def, Detail: describe(err)}
+	}
+	return out, nil
+}
+
 // ViolationError is the error Validate returns for a document that breaks
 // its definition. It unwraps to core.ErrSchemaViolation.
 type ViolationError struct {

@@ -199,3 +199,28 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+func TestCompleteConfig(t *testing.T) {
+	v := newValidator(t)
+	for _, tc := range []struct {
+		desc, in, want string
+	}{
+		{desc: "empty file gets every default", in: `{}`,
+			want: `{"data_dir":"/var/lib/paasd","api_addr":"127.0.0.1:5000","router_addr":":8080","router_tls_addr":"","base_domain":"localhost","runtime":{"ref":"builtin:runc"},"router":{"ref":"builtin:router"},"drains":[{"ref":"builtin:syslog"},{"ref":"builtin:https"}],"brokers":[],"buildpacks":[{"ref":"builtin:buildpacks"}],"stacks":["heroku-24"],"default_stack":"heroku-24","default_dyno_size":"standard-1x","slug_max_bytes":524288000,"log_buffer_lines":1500,"drain_buffer_messages":1024,"max_drains_per_app":6,"boot_timeout":"60s","stop_grace":"30s","release_phase_timeout":"1h","plugin_dir":""}`},
+		{desc: "given values win", in: `{"data_dir":"/srv/paasd","runtime":{"ref":"builtin:process"},"stacks":["heroku-22"],"default_stack":"heroku-22"}`,
+			want: `{"data_dir":"/srv/paasd","api_addr":"127.0.0.1:5000","router_addr":":8080","router_tls_addr":"","base_domain":"localhost","runtime":{"ref":"builtin:process"},"router":{"ref":"builtin:router"},"drains":[{"ref":"builtin:syslog"},{"ref":"builtin:https"}],"brokers":[],"buildpacks":[{"ref":"builtin:buildpacks"}],"stacks":["heroku-22"],"default_stack":"heroku-22","default_dyno_size":"standard-1x","slug_max_bytes":524288000,"log_buffer_lines":1500,"drain_buffer_messages":1024,"max_drains_per_app":6,"boot_timeout":"60s","stop_grace":"30s","release_phase_timeout":"1h","plugin_dir":""}`},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			got, err := v.Complete("#Config", []byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+	if _, err := v.Complete("#Config", []byte(`{"stop_grace":"forever"}`)); !errors.Is(err, core.ErrSchemaViolation) {
+		t.Errorf("bad config: got %v, want ErrSchemaViolation", err)
+	}
+}
