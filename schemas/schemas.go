@@ -67,13 +67,18 @@ type Validator struct {
 	defs    map[string]cue.Value // compiled definitions, per ctx
 	configs map[string]cue.Value // compiled config schemas by source, per ctx
 	uses    int
+	// recycle is how many validations a context serves; recycleAfter unless
+	// a test lowers it.
+	recycle int
+	// generation counts context replacements (for tests).
+	generation int
 }
 
 var _ pluginhost.ConfigValidator = (*Validator)(nil)
 
 // New compiles the embedded schemas. It fails only if they do not compile.
 func New() (*Validator, error) {
-	v := &Validator{}
+	v := &Validator{recycle: recycleAfter}
 	if err := v.reset(); err != nil {
 		return nil, err
 	}
@@ -281,13 +286,14 @@ func (v *Validator) compileConfigSchema(src string) (cue.Value, error) {
 // tick counts a use and recycles the context when it has served enough.
 func (v *Validator) tick() error {
 	v.uses++
-	if v.uses <= recycleAfter {
+	if v.uses <= v.recycle {
 		return nil
 	}
 	if err := v.reset(); err != nil {
 		return err
 	}
 	v.uses = 1
+	v.generation++
 	return nil
 }
 

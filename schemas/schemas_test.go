@@ -148,6 +148,7 @@ func TestValidateConfig(t *testing.T) {
 // that answers stay right across context replacements.
 func TestRecycle(t *testing.T) {
 	v := newValidator(t)
+	v.recycle = 100
 	good := []byte(`{"accepted":3}`)
 	bad := []byte(`{"accepted":-3}`)
 	var wg sync.WaitGroup
@@ -156,7 +157,7 @@ func TestRecycle(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range recycleAfter/2 + 10 {
+			for i := range 150 {
 				if err := v.Validate("#DrainDeliverResponse", good); err != nil {
 					errs <- fmt.Errorf("worker %d, good %d: %w", w, i, err)
 					return
@@ -178,6 +179,9 @@ func TestRecycle(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+	if v.generation < 5 {
+		t.Errorf("context replaced %d times, want at least 5", v.generation)
 	}
 }
 
