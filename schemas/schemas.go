@@ -10,7 +10,7 @@
 // # Notes
 //
 // Validation costs a few hundred microseconds to a millisecond per message,
-// 35–70 times a plain json.Unmarshal (see bench/schemas.md), so
+// 25–100 times a plain json.Unmarshal (see bench/schemas.md), so
 // the core validates at control-plane boundaries — plugin describe and
 // configure, plugin responses, release creation, config load — never per
 // HTTP request or per log line.
