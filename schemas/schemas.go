@@ -133,7 +133,7 @@ func (v *Validator) Definitions() []string { return slices.Clone(v.names) }
 // and the rule, e.g. `#DrainBatch: messages.3.priority: invalid value 500
 // (out of bound <=191)`. An unknown definition gives an error wrapping
 // core.ErrNotFound.
-func (v *Validator) Validate(def string, data []byte) error {
+func (v *Validator) Validate(def string, data []byte) (err error) {
 	if !strings.HasPrefix(def, "#") {
 		def = "#" + def
 	}
@@ -145,6 +145,7 @@ func (v *Validator) Validate(def string, data []byte) error {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	defer v.recoverInto(&err, func(msg string) error { return &ViolationError{Definition: def, Detail: msg} })
 	if err := v.tick(); err != nil {
 		return err
 	}
@@ -215,12 +216,15 @@ func (e *ViolationError) Unwrap() error { return core.ErrSchemaViolation }
 // config that breaks the schema gives an error wrapping core.ErrInvalid naming
 // the field; a schema that does not compile gives one wrapping
 // core.ErrSchemaViolation (the plugin's fault).
-func (v *Validator) ValidateConfig(schemaSrc string, cfg []byte) error {
+func (v *Validator) ValidateConfig(schemaSrc string, cfg []byte) (err error) {
 	if err := checkJSON(cfg); err != nil {
 		return fmt.Errorf("config: %w: %w", err, core.ErrInvalid)
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	defer v.recoverInto(&err, func(msg string) error {
+		return fmt.Errorf("config schema: %s: %w", msg, core.ErrSchemaViolation)
+	})
 	if err := v.tick(); err != nil {
 		return err
 	}
@@ -281,6 +285,20 @@ func (v *Validator) compileConfigSchema(src string) (cue.Value, error) {
 		return cue.Value{}, fmt.Errorf("config schema: %s: %w", describe(err), core.ErrSchemaViolation)
 	}
 	return schema, nil
+}
+
+// recoverInto turns a panic inside the CUE evaluator (on plugin-supplied
+// input) into an error built by wrap, and replaces the context, whose state
+// is then unknown. Callers hold v.mu.
+func (v *Validator) recoverInto(err *error, wrap func(string) error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	*err = wrap(fmt.Sprintf("evaluation failed: %v", r))
+	if rerr := v.reset(); rerr != nil {
+		*err = errors.Join(*err, rerr)
+	}
 }
 
 // tick counts a use and recycles the context when it has served enough.

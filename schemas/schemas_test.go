@@ -228,3 +228,19 @@ func TestCompleteConfig(t *testing.T) {
 		t.Errorf("bad config: got %v, want ErrSchemaViolation", err)
 	}
 }
+
+// FuzzValidateConfig feeds plugin-supplied schema sources and configs: no
+// panic, and only ErrInvalid or ErrSchemaViolation errors.
+func FuzzValidateConfig(f *testing.F) {
+	v := newValidator(f)
+	f.Add("url: string, timeout?: int & >0", []byte(`{"url":"x","timeout":3}`))
+	f.Add("import \"strings\"\n#Config: {url: strings.MinRunes(3)}", []byte(`{"url":"abc"}`))
+	f.Add("{a: [...{b: *1 | int}]}", []byte(`{"a":[{"b":2},{}]}`))
+	f.Add("package x\nn: int", []byte(`null`))
+	f.Fuzz(func(t *testing.T, schema string, cfg []byte) {
+		err := v.ValidateConfig(schema, cfg)
+		if err != nil && !errors.Is(err, core.ErrInvalid) && !errors.Is(err, core.ErrSchemaViolation) {
+			t.Fatalf("schema %q config %q: error %v wraps neither ErrInvalid nor ErrSchemaViolation", schema, cfg, err)
+		}
+	})
+}
