@@ -9,8 +9,9 @@ import (
 // maxLine is the longest guest output line logged as one record.
 const maxLine = 4096
 
-// tailSize is how much of a guest's stderr is kept for error messages.
-const tailSize = 512
+// headSize is how much of a call's stderr is kept for error messages: a Go
+// guest prints "panic: …" or "fatal error: …" first, then goroutine dumps.
+const headSize = 1024
 
 // guestLog copies a guest's stdout or stderr to a slog.Logger, one record per
 // line, at most limit bytes per call. An instance runs one call at a time and
@@ -23,7 +24,7 @@ type guestLog struct {
 	used    int
 	dropped bool
 	line    []byte
-	tail    []byte
+	head    []byte
 }
 
 func newGuestLog(l *slog.Logger, module, stream string, limit int) *guestLog {
@@ -33,9 +34,8 @@ func newGuestLog(l *slog.Logger, module, stream string, limit int) *guestLog {
 // Write implements io.Writer; it never fails.
 func (g *guestLog) Write(p []byte) (int, error) {
 	n := len(p)
-	g.tail = append(g.tail, p...)
-	if len(g.tail) > tailSize {
-		g.tail = append(g.tail[:0], g.tail[len(g.tail)-tailSize:]...)
+	if room := headSize - len(g.head); room > 0 {
+		g.head = append(g.head, p[:min(room, len(p))]...)
 	}
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
@@ -74,7 +74,7 @@ func (g *guestLog) emit() {
 // reset starts a new call's budget.
 func (g *guestLog) reset() {
 	g.used, g.dropped = 0, false
-	g.tail = g.tail[:0]
+	g.head = g.head[:0]
 }
 
 // flush logs a partial last line.
@@ -84,9 +84,11 @@ func (g *guestLog) flush() {
 	}
 }
 
-// tailNote returns the last stderr output as ` (stderr: "…")`, or "".
-func (g *guestLog) tailNote() string {
-	t := bytes.TrimSpace(g.tail)
+// note returns the first paragraph of this call's output as
+// ` (stderr: "…")`, or "".
+func (g *guestLog) note() string {
+	t, _, _ := bytes.Cut(g.head, []byte("\n\n"))
+	t = bytes.TrimSpace(t)
 	if len(t) == 0 {
 		return ""
 	}

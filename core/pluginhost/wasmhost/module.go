@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
@@ -150,7 +151,7 @@ type instance struct {
 }
 
 // newInstance instantiates the module with the extra mounts, runs
-// _initialize and replays the configuration. checkVersion checks the ABI
+// _initialize (a Go guest traps on any export before it) and replays the configuration. checkVersion checks the ABI
 // version (done once per module, on the first instance).
 func (m *Module) newInstance(ctx context.Context, mounts []Mount, checkVersion bool) (*instance, error) {
 	opts := m.opts
@@ -168,7 +169,7 @@ func (m *Module) newInstance(ctx context.Context, mounts []Mount, checkVersion b
 	}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
-		WithStartFunctions(). // _initialize is run below, after the version check
+		WithStartFunctions(). // _initialize is run below, so that its failure is classified
 		WithStdout(inst.stdout).
 		WithStderr(inst.stderr).
 		WithFSConfig(fsc)
@@ -188,6 +189,12 @@ func (m *Module) newInstance(ctx context.Context, mounts []Mount, checkVersion b
 		return nil, m.classify(ictx, "instantiate", err, inst)
 	}
 	inst.mod = mod
+	if init := mod.ExportedFunction(ExportInitialize); init != nil {
+		if _, err := init.Call(ictx); err != nil {
+			inst.close()
+			return nil, m.classify(ictx, ExportInitialize, err, inst)
+		}
+	}
 	inst.version = mod.ExportedFunction(ExportABIVersion)
 	if checkVersion {
 		res, err := inst.version.Call(ictx)
@@ -205,12 +212,6 @@ func (m *Module) newInstance(ctx context.Context, mounts []Mount, checkVersion b
 	if inst.alloc == nil || inst.call == nil {
 		inst.close()
 		return nil, fmt.Errorf("%s: not a paasd Wasm plugin: it exports %s but not %s and %s: %w", m.path, ExportABIVersion, ExportAlloc, ExportCall, core.ErrInvalid)
-	}
-	if init := mod.ExportedFunction(ExportInitialize); init != nil {
-		if _, err := init.Call(ictx); err != nil {
-			inst.close()
-			return nil, m.classify(ictx, ExportInitialize, err, inst)
-		}
 	}
 	m.mu.Lock()
 	cfgReq, gen := m.configure, m.configGen
@@ -300,7 +301,7 @@ func (m *Module) classify(ctx context.Context, fn string, err error, inst *insta
 		if errors.Is(ctx.Err(), context.Canceled) && m.isClosed() {
 			return fmt.Errorf("%s: %s: %w: %w", m.path, fn, errClosed, core.ErrUnavailable)
 		}
-		return fmt.Errorf("%s: %s: the guest exited with code %d%s: %w", m.path, fn, exit.ExitCode(), inst.stderr.tailNote(), core.ErrPluginFailed)
+		return fmt.Errorf("%s: %s: the guest exited with code %d%s: %w", m.path, fn, exit.ExitCode(), inst.stderr.note(), core.ErrPluginFailed)
 	}
 	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("%s: %s stopped: the call ran past its time limit (at most %s): %w", m.path, fn, m.opts.CallTimeout, core.ErrTimeout)
@@ -308,7 +309,28 @@ func (m *Module) classify(ctx context.Context, fn string, err error, inst *insta
 	if m.isClosed() {
 		return fmt.Errorf("%s: %s: %w: %w", m.path, fn, errClosed, core.ErrUnavailable)
 	}
-	return fmt.Errorf("%s: %s: the guest trapped: %w%s: %w", m.path, fn, err, inst.stderr.tailNote(), core.ErrPluginFailed)
+	return fmt.Errorf("%s: %s: the guest trapped: %w%s: %w", m.path, fn, &trapError{err}, inst.stderr.note(), core.ErrPluginFailed)
+}
+
+// trapError is a wazero trap whose message is its first line ("wasm error:
+// unreachable"); the full text, with the Wasm stack trace, is in the
+// wrapped error and in the host's log.
+type trapError struct{ err error }
+
+func (e *trapError) Error() string {
+	first, _, _ := strings.Cut(e.err.Error(), "\n")
+	return first
+}
+
+func (e *trapError) Unwrap() error { return e.err }
+
+// detail is the full text of a trap in err (with its Wasm stack trace), or "".
+func detail(err error) string {
+	var t *trapError
+	if errors.As(err, &t) {
+		return t.err.Error()
+	}
+	return ""
 }
 
 func (m *Module) isClosed() bool {
@@ -351,7 +373,7 @@ func (m *Module) Call(ctx context.Context, method string, req []byte) ([]byte, e
 	var broken *brokenError
 	if errors.As(err, &broken) {
 		inst.close()
-		m.opts.Logger.Warn("wasm instance discarded", "module", m.path, "method", method, "err", broken.err)
+		m.opts.Logger.Warn("wasm instance discarded", "module", m.path, "method", method, "err", broken.err, "detail", detail(broken.err))
 		return nil, broken.err
 	}
 	if err == nil && method == wire.MethodConfigure {
