@@ -15,6 +15,10 @@ import (
 // by TestMain.
 var guests = map[string]string{}
 
+// sharedCacheDir is one compilation cache for the package run, so that each
+// guest is compiled once.
+var sharedCacheDir string
+
 // guestSources are the guest packages the tests build, by name.
 var guestSources = map[string]string{
 	"drain":         "./testdata/drainguest",
@@ -31,6 +35,7 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer os.RemoveAll(dir)
+		sharedCacheDir = filepath.Join(dir, "cache")
 		if err := buildGuests(dir); err != nil {
 			fmt.Fprintln(os.Stderr, "build wasm guests:", err)
 			return 1

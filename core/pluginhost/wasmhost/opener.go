@@ -194,4 +194,3 @@ func (o *Opener) Close() error {
 
 // errClosed is returned by calls into a closed Module.
 var errClosed = errors.New("wasm module is closed")
-

@@ -21,21 +21,7 @@ import (
 func testOptions(t *testing.T) (wasmhost.Options, *logBuffer) {
 	t.Helper()
 	logger, buf := newLogger()
-	return wasmhost.Options{CacheDir: sharedCacheDir(t), Logger: logger}, buf
-}
-
-var (
-	cacheOnce sync.Once
-	cacheDir  string
-)
-
-// sharedCacheDir is one compilation cache for the package run, so that each
-// guest is compiled once.
-func sharedCacheDir(t *testing.T) string {
-	cacheOnce.Do(func() {
-		cacheDir = filepath.Join(os.TempDir(), "paasd-wasmhost-test-cache")
-	})
-	return cacheDir
+	return wasmhost.Options{CacheDir: sharedCacheDir, Logger: logger}, buf
 }
 
 func load(t *testing.T, opts wasmhost.Options, c core.Contract, guest string, config json.RawMessage) *pluginhost.Loaded {
