@@ -146,7 +146,9 @@ type instance struct {
 	call    api.Function
 	stdout  *guestLog
 	stderr  *guestLog
-	gen     int // configGen this instance was configured at
+	gen     int    // configGen this instance was configured at
+	bufPtr  uint32 // the guest's input buffer, from paasd_alloc
+	bufCap  uint32 // its size
 	stack   [4]uint64
 }
 
@@ -248,8 +250,12 @@ type brokenError struct{ err error }
 func (e *brokenError) Error() string { return e.err.Error() }
 func (e *brokenError) Unwrap() error { return e.err }
 
-// invoke runs one call in inst: one paasd_alloc for the method and request,
-// one paasd_call. A *brokenError means the instance is no longer usable.
+// minInputBuffer is the smallest input buffer the host asks a guest for.
+const minInputBuffer = 4096
+
+// invoke runs one call in inst: the method and request are written into the
+// guest's input buffer (grown with paasd_alloc when too small), then one
+// paasd_call. A *brokenError means the instance is no longer usable.
 func (m *Module) invoke(ctx context.Context, inst *instance, method string, req []byte) ([]byte, error) {
 	inst.stdout.reset()
 	inst.stderr.reset()
@@ -260,11 +266,17 @@ func (m *Module) invoke(ctx context.Context, inst *instance, method string, req 
 		return nil, fmt.Errorf("%s: %s request of %d bytes exceeds the module's memory limit of %d bytes: %w", m.path, method, n, m.opts.MemoryLimit, core.ErrInvalid)
 	}
 	stack := inst.stack[:]
-	stack[0] = uint64(n)
-	if err := inst.alloc.CallWithStack(ctx, stack); err != nil {
-		return nil, &brokenError{m.classify(ctx, ExportAlloc, err, inst)}
+	if uint32(n) > inst.bufCap || inst.bufCap == 0 {
+		// Grow the guest's input buffer; it is reused by later calls, so
+		// that a call is usually one crossing (paasd_call) and not two.
+		size := max(uint32(n), 2*inst.bufCap, minInputBuffer)
+		stack[0] = uint64(size)
+		if err := inst.alloc.CallWithStack(ctx, stack); err != nil {
+			return nil, &brokenError{m.classify(ctx, ExportAlloc, err, inst)}
+		}
+		inst.bufPtr, inst.bufCap = uint32(stack[0]), size
 	}
-	ptr := uint32(stack[0])
+	ptr := inst.bufPtr
 	mem := inst.mod.Memory()
 	if !mem.WriteString(ptr, method) || !mem.Write(ptr+uint32(len(method)), req) {
 		return nil, &brokenError{fmt.Errorf("%s: %s returned %d, outside linear memory for %d bytes: %w", m.path, ExportAlloc, ptr, n, core.ErrPluginFailed)}
