@@ -27,8 +27,9 @@ func Serve(impl core.Plugin) {
 func paasdABIVersion() int32 { return ABIVersion }
 
 // paasdAlloc returns a buffer of size bytes in linear memory for the host to
-// write the method name and request into; it stays valid until the next
-// paasd_alloc.
+// write the method name and request into. It stays valid, at the same
+// address, until the next paasd_alloc: the host reuses it for every call that
+// fits. Call arguments are checked against it.
 //
 //go:wasmexport paasd_alloc
 func paasdAlloc(size uint32) uint32 {

@@ -4,10 +4,9 @@ package wasmguest
 
 import "github.com/paasd/paasd/core"
 
-// Serve installs impl behind the module's exports. It does something only in
-// a GOOS=wasip1 build; elsewhere it panics, because a guest built for another
-// target would silently serve nothing.
-func Serve(impl core.Plugin) {
-	_ = impl
-	panic("wasmguest.Serve: build the guest with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared")
-}
+// Serve installs impl behind the module's exports. It has effect only in a
+// GOOS=wasip1 build; elsewhere it does nothing, so that a guest's main
+// package, which calls Serve from init, can still be unit-tested natively
+// with go test (test the implementation directly, or through
+// [NewDispatcher]).
+func Serve(impl core.Plugin) { _ = impl }

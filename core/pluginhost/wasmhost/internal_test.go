@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 
@@ -124,4 +125,28 @@ func (c countHandler) Handle(_ context.Context, r slog.Record) error {
 		*c.n += len(r.Message)
 	}
 	return nil
+}
+
+// BenchmarkCrossing is the bare cost of calling the guest's trivial
+// paasd_abi_version export: a lower bound for any call into a Go guest.
+func BenchmarkCrossing(b *testing.B) {
+	path := os.Getenv("PAASD_WASM_GUEST")
+	if path == "" {
+		b.Skip("set PAASD_WASM_GUEST to a built guest .wasm")
+	}
+	o := New(Options{CacheDir: b.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	m, err := o.OpenModule(context.Background(), path, core.ContractDrain)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	inst := <-m.idle
+	stack := make([]uint64, 1)
+	ctx := context.Background()
+	b.ResetTimer()
+	for range b.N {
+		if err := inst.version.CallWithStack(ctx, stack); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
