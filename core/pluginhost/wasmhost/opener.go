@@ -184,10 +184,12 @@ func (o *Opener) Open(ctx context.Context, path string, contract core.Contract) 
 	return m, m, nil
 }
 
-// Close releases the compilation cache (its files stay on disk).
+// Close releases the compilation cache (its files stay on disk). Modules
+// already open keep working; close them separately.
 func (o *Opener) Close() error {
-	if c := o.compilationCache(); c != nil {
-		return c.Close(context.Background())
+	o.cacheOnce.Do(func() {}) // never create a cache just to close it
+	if o.cache != nil {
+		return o.cache.Close(context.Background())
 	}
 	return nil
 }
