@@ -114,7 +114,8 @@ type Options struct {
 }
 
 // Opener opens "wasm:PATH" references. Create it with [New]; it is safe for
-// concurrent use. Close it when done to release the compilation cache.
+// concurrent use. Close it, after the modules it opened, to release the
+// compilation cache.
 type Opener struct {
 	opts Options
 
@@ -184,8 +185,9 @@ func (o *Opener) Open(ctx context.Context, path string, contract core.Contract) 
 	return m, m, nil
 }
 
-// Close releases the compilation cache (its files stay on disk). Modules
-// already open keep working; close them separately.
+// Close releases the compilation cache's in-memory engine (its files stay on
+// disk). Close every Module this Opener opened first: they run on that
+// engine.
 func (o *Opener) Close() error {
 	o.cacheOnce.Do(func() {}) // never create a cache just to close it
 	if o.cache != nil {
