@@ -408,3 +408,35 @@ func TestCallerDeadlineIsATimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestTwoLoadsOfOneModuleAreIndependent(t *testing.T) {
+	opts, _ := testOptions(t)
+	o := wasmhost.New(opts)
+	t.Cleanup(func() { _ = o.Close() })
+	ctx := context.Background()
+	a, err := o.OpenModule(ctx, guests["drain"], core.ContractDrain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := o.OpenModule(ctx, guests["drain"], core.ContractDrain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d := wire.NewDrainClient(&wire.Client{Conn: b, Name: "b", Contract: core.ContractDrain})
+	for range 3 { // the first call reuses the pooled instance, later ones too
+		if res, err := d.Deliver(ctx, batch("quiet", 2)); err != nil || res.Accepted != 2 {
+			t.Fatalf("deliver after closing the other load = %+v, %v", res, err)
+		}
+	}
+	// A new instance of b, after a's code was released, still runs.
+	if _, err := d.Deliver(ctx, batch("panic", 1)); !errors.Is(err, core.ErrPluginFailed) {
+		t.Fatalf("panic = %v", err)
+	}
+	if res, err := d.Deliver(ctx, batch("quiet", 1)); err != nil || res.Accepted != 1 {
+		t.Fatalf("deliver on a new instance = %+v, %v", res, err)
+	}
+}
