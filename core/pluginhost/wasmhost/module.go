@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -175,8 +177,8 @@ func (m *Module) newInstance(ctx context.Context, mounts []Mount, checkVersion b
 		WithStdout(inst.stdout).
 		WithStderr(inst.stderr).
 		WithFSConfig(fsc)
-	for k, v := range opts.Env {
-		cfg = cfg.WithEnv(k, v)
+	for _, k := range slices.Sorted(maps.Keys(opts.Env)) {
+		cfg = cfg.WithEnv(k, opts.Env[k])
 	}
 	if opts.GrantClock {
 		cfg = cfg.WithSysWalltime().WithSysNanotime().WithSysNanosleep()

@@ -272,12 +272,15 @@ func TestSandbox(t *testing.T) {
 		desc     string
 		mounts   []wasmhost.Mount
 		env      map[string]string
+		clock    bool
 		drainID  string
 		accepted int
 		want     error
 	}{
 		{desc: "no filesystem by default", drainID: "open:/etc/passwd", want: core.ErrPermissionDenied},
 		{desc: "no environment by default", drainID: "env", accepted: 0},
+		{desc: "fake clock by default", drainID: "year", accepted: 2022},
+		{desc: "granted clock", clock: true, drainID: "year", accepted: time.Now().Year()},
 		{desc: "granted environment", env: map[string]string{"A": "1", "B": "2"}, drainID: "env", accepted: 2},
 		{desc: "read-only mount can be read", mounts: []wasmhost.Mount{{HostDir: granted, GuestPath: "/data", ReadOnly: true}},
 			drainID: "open:/data/hello.txt", accepted: 5},
@@ -291,7 +294,7 @@ func TestSandbox(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			opts, _ := testOptions(t)
-			opts.Mounts, opts.Env = tt.mounts, tt.env
+			opts.Mounts, opts.Env, opts.GrantClock = tt.mounts, tt.env, tt.clock
 			l := load(t, opts, core.ContractDrain, "drain", nil)
 			res, err := l.Drain().Deliver(context.Background(), batch(tt.drainID, 1))
 			if tt.want != nil {

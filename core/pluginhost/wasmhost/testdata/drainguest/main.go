@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/sdk/wasmguest"
@@ -71,6 +72,8 @@ func (d *Drain) Deliver(_ context.Context, b core.DrainBatch) (core.DeliverResul
 		if err := os.WriteFile(strings.TrimPrefix(b.DrainID, "write:"), []byte("from guest"), 0o644); err != nil {
 			return core.DeliverResult{}, fmt.Errorf("write: %w: %w", err, core.ErrPermissionDenied)
 		}
+	case b.DrainID == "year":
+		return core.DeliverResult{Accepted: time.Now().Year()}, nil
 	case b.DrainID == "quiet":
 		return core.DeliverResult{Accepted: len(b.Messages)}, nil
 	case b.DrainID == "fail":
