@@ -570,8 +570,12 @@ func (s *Bolt) UpdateConfig(ctx context.Context, appID string, changes map[strin
 			}
 		}
 		r.Config = cfg
-		r.SlugID = cur.SlugID
-		r.Addons = cur.Addons
+		if r.SlugID == "" {
+			r.SlugID = cur.SlugID
+		}
+		if r.Addons == nil {
+			r.Addons = cur.Addons
+		}
 		r.ID = ""
 		r, err = s.appendRelease(tx, appID, r)
 		return err

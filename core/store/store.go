@@ -105,8 +105,10 @@ type Releases interface {
 	// release's config vars, applies changes (a nil value unsets the var),
 	// and appends a new release with the merged config and the current
 	// release's slug and add-ons; r supplies Description, UserID and
-	// UserEmail. Two concurrent calls both land, as two releases, the later
-	// one holding both changes. Returns ErrNotFound if the app does not exist.
+	// UserEmail, and, when set, a new SlugID (a deploy) or a new Addons list
+	// (an add-on attached or detached). Two concurrent calls both land, as
+	// two releases, the later one holding both changes. Returns ErrNotFound
+	// if the app does not exist.
 	UpdateConfig(ctx context.Context, appID string, changes map[string]*string, r core.Release) (core.Release, error)
 	// GetRelease returns the release whose id or version ("7" or "v7") is
 	// idOrVersion, or ErrNotFound.
