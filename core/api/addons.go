@@ -226,8 +226,8 @@ func (s *Server) createAddon(w http.ResponseWriter, r *http.Request) {
 	}
 	ad, err = s.st.CreateAddon(ctx, ad)
 	if err != nil {
-		if derr := s.opts.Addons.Deprovision(ctx, a, prov.Addon); derr != nil {
-			s.log.Warn("deprovision after failed create", "addon", prov.Addon.Name, "err", derr)
+		if derr := s.opts.Addons.Deprovision(ctx, a, ad); derr != nil {
+			s.log.Warn("deprovision after failed create", "addon", ad.Name, "err", derr)
 		}
 		if errors.Is(err, core.ErrConflict) {
 			writeError(w, http.StatusUnprocessableEntity, "invalid_params", fmt.Sprintf("Name %s is already taken", ad.Name))

@@ -28,6 +28,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -344,8 +345,15 @@ func message(err error) string {
 	if msg == "" {
 		return msg
 	}
-	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+	// Capitalize a sentence, not a field name ("source_blob.url is …").
+	if !fieldMessageRE.MatchString(msg) {
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	return msg + "."
 }
+
+// fieldMessageRE matches messages that start with a request field's name.
+var fieldMessageRE = regexp.MustCompile(`^[a-z_][a-zA-Z0-9_.\[\]]*( "[^"]*")? (must|is|needs|has|of)\b`)
 
 // maxBody bounds request bodies.
 const maxBody = 1 << 20
@@ -374,7 +382,7 @@ func DecodeBody(body io.Reader, v any) error {
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {
-			return fmt.Errorf("request body must be a JSON %s, not %s: %w", jsonKind(v), te.Value, core.ErrInvalid)
+			return fmt.Errorf("request body: expected %s, found %s: %w", jsonType(te.Type.String()), te.Value, core.ErrInvalid)
 		}
 		return fmt.Errorf("%s must be %s, not %s: %w", field, jsonType(te.Type.String()), te.Value, core.ErrInvalid)
 	case errors.As(err, &se):
@@ -382,14 +390,6 @@ func DecodeBody(body io.Reader, v any) error {
 	default:
 		return &badJSONError{fmt.Errorf("request body is not valid JSON: %w", err)}
 	}
-}
-
-func jsonKind(v any) string {
-	s := fmt.Sprintf("%T", v)
-	if strings.Contains(s, "map[") || strings.Contains(s, "struct") || strings.Contains(s, "Request") || strings.Contains(s, "*api.") {
-		return "object"
-	}
-	return "value"
 }
 
 func jsonType(goType string) string {

@@ -545,9 +545,22 @@ func (s *Server) patchConfigVars(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var changes map[string]*string
-	if !s.decode(w, r, &changes) {
+	var raw map[string]json.RawMessage
+	if !s.decode(w, r, &raw) {
 		return
+	}
+	changes := make(map[string]*string, len(raw))
+	for k, rv := range raw {
+		if string(rv) == "null" {
+			changes[k] = nil
+			continue
+		}
+		var v string
+		if err := json.Unmarshal(rv, &v); err != nil {
+			s.fail(w, fmt.Errorf("%s must be a string, or null to unset it, not %s: %w", k, rv, core.ErrInvalid))
+			return
+		}
+		changes[k] = &v
 	}
 	var set, unset []string
 	for k, v := range changes {

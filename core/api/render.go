@@ -25,6 +25,20 @@ func (t Time) MarshalJSON() ([]byte, error) {
 	return json.Marshal(time.Time(t).UTC().Format(time.RFC3339))
 }
 
+// UnmarshalJSON implements json.Unmarshaler (null is the zero Time).
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*t = Time{}
+		return nil
+	}
+	var v time.Time
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*t = Time(v)
+	return nil
+}
+
 // Ref is a {id, name} reference to another resource.
 type Ref struct {
 	ID   string `json:"id"`
