@@ -140,6 +140,8 @@ func DecodeJSONConfig(name string, data []byte) (Config, error) {
 			return c, fmt.Errorf("config %s: field %s must be a %s, not %s: %w", name, te.Field, te.Type, te.Value, core.ErrInvalid)
 		case errors.As(err, &se):
 			return c, fmt.Errorf("config %s: invalid JSON at byte %d: %w: %w", name, se.Offset, se, core.ErrInvalid)
+		case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+			return c, fmt.Errorf("config %s: invalid JSON: the file ends too early: %w", name, core.ErrInvalid)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			return c, fmt.Errorf("config %s: unknown field %s: %w", name, strings.TrimPrefix(err.Error(), "json: unknown field "), core.ErrInvalid)
 		default:
