@@ -261,3 +261,22 @@ func TestSignalStopsDaemon(t *testing.T) {
 		t.Fatalf("no graceful stop in logs: %s", d.logs.String())
 	}
 }
+
+// FuzzDecodeJSONConfig: any file content decodes or fails with an error
+// wrapping ErrInvalid; nothing panics.
+func FuzzDecodeJSONConfig(f *testing.F) {
+	for _, s := range []string{`{}`, `{"api_addr":"127.0.0.1:5000"}`, `{"api_adr":1}`, `{"data_dir":5}`, `{`, ``, `{} x`, `[]`, `null`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := DecodeJSONConfig("paasd.json", data)
+		if err != nil {
+			if !errors.Is(err, core.ErrInvalid) {
+				t.Fatalf("%q: %v", data, err)
+			}
+			return
+		}
+		cfg.setDefaults()
+		_ = cfg.Validate()
+	})
+}
