@@ -584,3 +584,120 @@ func TestDurability(t *testing.T) {
 		t.Fatalf("current release v%d is older than acknowledged v%d", cur.Version, maxVersion)
 	}
 }
+
+func TestMigrateFromEmptyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	// A bbolt file with no paasd schema at all: version 0.
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.SchemaVersion(); err != nil || v != SchemaVersion {
+		t.Fatalf("SchemaVersion = %d, %v", v, err)
+	}
+	if _, err := s.CreateUser(context.Background(), core.User{Email: "u@example.com"}); err != nil {
+		t.Fatalf("migrated store is not usable: %v", err)
+	}
+}
+
+// Every lookup of something missing wraps core.ErrNotFound, as documented.
+func TestNotFoundContract(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	u := mustUser(t, s, "u@example.com")
+	a := mustApp(t, s, "app", u.ID)
+	tests := []struct {
+		desc string
+		run  func() error
+	}{
+		{"app", func() error { _, err := s.GetApp(ctx, "nope"); return err }},
+		{"update app", func() error { _, err := s.UpdateApp(ctx, "nope", func(*core.App) error { return nil }); return err }},
+		{"delete app", func() error { _, err := s.DeleteApp(ctx, "nope"); return err }},
+		{"releases of a missing app", func() error { _, err := s.ListReleases(ctx, "nope"); return err }},
+		{"append to a missing app", func() error { _, err := s.AppendRelease(ctx, "nope", core.Release{}); return err }},
+		{"update release", func() error {
+			_, err := s.UpdateRelease(ctx, a.ID, "nope", func(*core.Release) error { return nil })
+			return err
+		}},
+		{"formation", func() error { _, err := s.GetFormation(ctx, a.ID, "web"); return err }},
+		{"delete formation", func() error { return s.DeleteFormation(ctx, a.ID, "web") }},
+		{"dyno", func() error { _, err := s.GetDyno(ctx, a.ID, "web.1"); return err }},
+		{"put dyno on a missing app", func() error { _, err := s.PutDyno(ctx, core.Dyno{AppID: "nope", Name: "web.1"}); return err }},
+		{"delete dyno", func() error { return s.DeleteDyno(ctx, a.ID, "web.1") }},
+		{"build", func() error { _, err := s.GetBuild(ctx, a.ID, "nope"); return err }},
+		{"update build", func() error { _, err := s.UpdateBuild(ctx, a.ID, "nope", func(*core.Build) error { return nil }); return err }},
+		{"slug", func() error { _, err := s.GetSlug(ctx, a.ID, "nope"); return err }},
+		{"add-on", func() error { _, err := s.GetAddon(ctx, "nope"); return err }},
+		{"add-on on a missing app", func() error { _, err := s.CreateAddon(ctx, core.Addon{AppID: "nope", Name: "x"}); return err }},
+		{"delete add-on", func() error { _, err := s.DeleteAddon(ctx, "nope"); return err }},
+		{"attachment", func() error { _, err := s.GetAttachment(ctx, "nope"); return err }},
+		{"delete attachment", func() error { _, err := s.DeleteAttachment(ctx, "nope"); return err }},
+		{"domain", func() error { _, err := s.GetDomain(ctx, a.ID, "x.example.com"); return err }},
+		{"delete domain", func() error { _, err := s.DeleteDomain(ctx, a.ID, "x.example.com"); return err }},
+		{"drain", func() error { _, err := s.GetDrain(ctx, a.ID, "d.nope"); return err }},
+		{"delete drain", func() error { _, err := s.DeleteDrain(ctx, a.ID, "d.nope"); return err }},
+		{"user", func() error { _, err := s.GetUser(ctx, "nobody@example.com"); return err }},
+		{"token for a missing user", func() error {
+			_, err := s.CreateToken(ctx, Token{UserID: "nope"}, "0123456789abcdef0123")
+			return err
+		}},
+		{"delete token", func() error { return s.DeleteToken(ctx, "nope") }},
+		{"collaborator", func() error { _, err := s.GetCollaborator(ctx, a.ID, "nope"); return err }},
+		{"remove collaborator", func() error { _, err := s.RemoveCollaborator(ctx, a.ID, "nope"); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			if err := tt.run(); !errors.Is(err, core.ErrNotFound) {
+				t.Fatalf("err = %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+func TestDynosBuildsSlugs(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	u := mustUser(t, s, "u@example.com")
+	a := mustApp(t, s, "app", u.ID)
+	d, err := s.PutDyno(ctx, core.Dyno{AppID: a.ID, Name: "web.1", Type: "web", State: core.DynoStarting})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, err := s.PutDyno(ctx, core.Dyno{AppID: a.ID, Name: "web.1", Type: "web", State: core.DynoUp})
+	if err != nil || d2.ID != d.ID || !d2.CreatedAt.Equal(d.CreatedAt) || d2.State != core.DynoUp {
+		t.Fatalf("upsert kept id/created_at? %+v vs %+v, %v", d2, d, err)
+	}
+	if got, err := s.GetDyno(ctx, a.ID, d.ID); err != nil || got.Name != "web.1" {
+		t.Fatalf("GetDyno by id = %+v, %v", got, err)
+	}
+	b, err := s.CreateBuild(ctx, core.Build{AppID: a.ID, UserID: u.ID})
+	if err != nil || b.Status != core.BuildPending {
+		t.Fatalf("CreateBuild = %+v, %v", b, err)
+	}
+	sl, err := s.CreateSlug(ctx, core.Slug{AppID: a.ID, ProcessTypes: map[string]string{"web": "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = s.UpdateBuild(ctx, a.ID, b.ID, func(b *core.Build) error { b.Status = core.BuildSucceeded; b.SlugID = sl.ID; return nil })
+	if err != nil || b.Status != core.BuildSucceeded {
+		t.Fatalf("UpdateBuild = %+v, %v", b, err)
+	}
+	r, err := s.UpdateConfig(ctx, a.ID, nil, core.Release{SlugID: sl.ID, Description: "Deploy"})
+	if err != nil || r.SlugID != sl.ID {
+		t.Fatalf("deploy release = %+v, %v", r, err)
+	}
+	r, err = s.UpdateConfig(ctx, a.ID, map[string]*string{"A": str("b")}, core.Release{})
+	if err != nil || r.SlugID != sl.ID {
+		t.Fatalf("config release lost the slug: %+v, %v", r, err)
+	}
+	st, err := s.Stats(ctx)
+	if err != nil || st.Apps != 1 || st.Releases != 3 || st.Dynos != 1 || st.Users != 1 {
+		t.Fatalf("Stats = %+v, %v", st, err)
+	}
+}
