@@ -631,7 +631,10 @@ func TestNotFoundContract(t *testing.T) {
 		{"put dyno on a missing app", func() error { _, err := s.PutDyno(ctx, core.Dyno{AppID: "nope", Name: "web.1"}); return err }},
 		{"delete dyno", func() error { return s.DeleteDyno(ctx, a.ID, "web.1") }},
 		{"build", func() error { _, err := s.GetBuild(ctx, a.ID, "nope"); return err }},
-		{"update build", func() error { _, err := s.UpdateBuild(ctx, a.ID, "nope", func(*core.Build) error { return nil }); return err }},
+		{"update build", func() error {
+			_, err := s.UpdateBuild(ctx, a.ID, "nope", func(*core.Build) error { return nil })
+			return err
+		}},
 		{"slug", func() error { _, err := s.GetSlug(ctx, a.ID, "nope"); return err }},
 		{"add-on", func() error { _, err := s.GetAddon(ctx, "nope"); return err }},
 		{"add-on on a missing app", func() error { _, err := s.CreateAddon(ctx, core.Addon{AppID: "nope", Name: "x"}); return err }},
