@@ -134,7 +134,7 @@ func New(st store.Store, opts Options) *Server {
 		opts.LogSessions = noLogSessions{}
 	}
 	if opts.APILog == nil {
-		opts.APILog = slogAPILogger{opts.Logger}
+		opts.APILog = SlogAPILogger{opts.Logger}
 	}
 	if opts.Routes == nil {
 		opts.Routes = noSync{}

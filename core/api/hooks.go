@@ -160,11 +160,12 @@ func (noLogSessions) NewLogSession(context.Context, core.App, LogSessionRequest)
 	return "", fmt.Errorf("log sessions need Logplex, and this paasd has none configured: %w", core.ErrUnavailable)
 }
 
-// slogAPILogger writes heroku[api] lines to a slog.Logger.
-type slogAPILogger struct{ log *slog.Logger }
+// SlogAPILogger writes heroku[api] lines to a slog.Logger, at Info.
+type SlogAPILogger struct{ Log *slog.Logger }
 
-func (l slogAPILogger) LogAPI(_ context.Context, app core.App, line string) {
-	l.log.Info(line, "app", app.Name, "source", "heroku", "dyno", "api")
+// LogAPI implements APILogger.
+func (l SlogAPILogger) LogAPI(_ context.Context, app core.App, line string) {
+	l.Log.Info(line, "app", app.Name, "source", "heroku", "dyno", "api")
 }
 
 type noSync struct{}
@@ -178,7 +179,7 @@ var (
 	_ SlugBlobs    = noBlobs{}
 	_ AddonService = noAddons{}
 	_ LogSessions  = noLogSessions{}
-	_ APILogger    = slogAPILogger{}
+	_ APILogger    = SlogAPILogger{}
 	_ RouteSyncer  = noSync{}
 	_ DrainSyncer  = noSync{}
 )

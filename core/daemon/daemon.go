@@ -262,8 +262,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 	}
 	addr := ln.Addr().String()
 	_, routerPort, _ := net.SplitHostPort(cfg.RouterAddr)
-	apiSrv := api.New(st, api.Options{Logger: log, AppDomain: cfg.AppDomain, RouterPort: routerPort, GitURL: "http://" + addr})
+	// Until Logplex is wired in, heroku[api] lines and log sessions are
+	// served from memory (and the lines also go to paasd's own log).
+	logs := &api.MemoryLogs{BaseURL: "http://" + addr, Next: api.SlogAPILogger{Log: log}}
+	apiSrv := api.New(st, api.Options{Logger: log, AppDomain: cfg.AppDomain, RouterPort: routerPort, GitURL: "http://" + addr,
+		APILog: logs, LogSessions: logs})
 	mux := http.NewServeMux()
+	mux.Handle("GET /log-sessions/{id}", logs)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := st.Stats(r.Context()); err != nil {
 			http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)

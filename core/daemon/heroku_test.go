@@ -85,6 +85,7 @@ func TestHerokuCLI(t *testing.T) {
 		{"config:get", []string{"config:get", "FOO", "-a", app}, nil, []string{"bar"}},
 		{"config:unset", []string{"config:unset", "BAZ", "-a", app}, nil, []string{"done, v3"}},
 		{"config", []string{"config", "-a", app}, nil, []string{"FOO: bar"}},
+		{"logs", []string{"logs", "-a", app}, nil, []string{"heroku[api]: Release v1 created by user admin@paasd.local", "heroku[api]: Set BAZ, FOO config vars by user admin@paasd.local"}},
 		{"releases", []string{"releases", "-a", app}, nil, []string{"Current: v3", "Remove BAZ config vars", "Set BAZ, FOO config vars", "Initial release"}},
 		{"releases:rollback", []string{"releases:rollback", "v2", "-a", app}, nil, []string{"Rolling back " + app + " to v2... done, v4"}},
 		{"config:get after rollback", []string{"config:get", "BAZ", "-a", app}, nil, []string{"qux"}},
@@ -96,6 +97,8 @@ func TestHerokuCLI(t *testing.T) {
 			d.post(t, "/apps/"+app+"/releases", map[string]any{"slug": slug["id"]})
 		}, []string{"web at 2:basic"}},
 		{"ps:scale (show)", []string{"ps:scale", "-a", app}, nil, []string{"web=2:basic"}},
+		{"maintenance:on", []string{"maintenance:on", "-a", app}, nil, []string{"Enabling maintenance mode for " + app + "... done"}},
+		{"maintenance", []string{"maintenance", "-a", app}, nil, []string{"on"}},
 		{"domains:add", []string{"domains:add", "www.e2e.example.com", "-a", app}, nil, []string{"Adding www.e2e.example.com to " + app + "... done", app + ".localhost"}},
 		{"domains", []string{"domains", "-a", app}, nil, []string{"www.e2e.example.com", app + ".localhost"}},
 		{"addons", []string{"addons", "-a", app}, nil, []string{"No add-ons for app " + app}},
