@@ -82,6 +82,8 @@ type Options struct {
 	Drains DrainSyncer
 }
 
+var _ http.Handler = (*Server)(nil)
+
 // Server is the Platform API. It is an http.Handler, safe for concurrent use.
 type Server struct {
 	st   store.Store

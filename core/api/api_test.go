@@ -1018,3 +1018,57 @@ func TestRequestCounts(t *testing.T) {
 		t.Fatalf("401 count = %d", got)
 	}
 }
+
+// TestJSONShapes checks every resource carries the attributes of Heroku's
+// Platform API schema (as the Heroku CLI's @heroku-cli/schema types list
+// them), so that clients written against Heroku find them.
+func TestJSONShapes(t *testing.T) {
+	fd := &fakeDynos{}
+	e := newEnv(t, api.Options{Dynos: fd, Addons: &fakeAddons{}, LogSessions: &fakeLogs{}, Builder: &fakeBuilder{}})
+	fd.st = e.st
+	e.createApp(e.alice, "app")
+	slug := e.mustStatus(e.do("POST", "/apps/app/slugs", e.alice, map[string]any{"process_types": map[string]string{"web": "./web"}}), 201).obj(t)
+	release := e.mustStatus(e.do("POST", "/apps/app/releases", e.alice, map[string]any{"slug": slug["id"]}), 201).obj(t)
+	addon := e.mustStatus(e.do("POST", "/apps/app/addons", e.alice, map[string]any{"plan": "heroku-postgresql"}), 201).obj(t)
+	var ats []map[string]any
+	e.mustStatus(e.do("GET", "/apps/app/addon-attachments", e.alice, nil), 200).json(t, &ats)
+	var fs []map[string]any
+	e.mustStatus(e.do("GET", "/apps/app/formation", e.alice, nil), 200).json(t, &fs)
+	e.mustStatus(e.do("POST", "/apps/app/collaborators", e.alice, map[string]any{"user": "bob@example.com"}), 201)
+	var cs []map[string]any
+	e.mustStatus(e.do("GET", "/apps/app/collaborators", e.alice, nil), 200).json(t, &cs)
+
+	shapes := []struct {
+		desc string
+		obj  map[string]any
+		keys string
+	}{
+		{"release", release, "addon_plan_names app created_at description id updated_at slug status user version current output_stream_url"},
+		{"formation", fs[0], "app command created_at id quantity size type updated_at"},
+		{"dyno", e.mustStatus(e.do("POST", "/apps/app/dynos", e.alice, map[string]any{"command": "bash"}), 201).obj(t),
+			"attach_url command created_at id name release app size state type updated_at"},
+		{"build", e.mustStatus(e.do("POST", "/apps/app/builds", e.alice, map[string]any{"source_blob": map[string]any{"url": "https://x/s.tgz"}}), 201).obj(t),
+			"app buildpacks created_at id output_stream_url source_blob release slug stack status updated_at user"},
+		{"slug", slug, "blob buildpack_provided_description checksum commit commit_description created_at id process_types size stack updated_at"},
+		{"add-on", addon, "actions addon_service billing_entity app billed_price config_vars created_at id name plan provider_id state updated_at web_url"},
+		{"add-on attachment", ats[0], "addon app created_at id name namespace updated_at web_url log_input_url"},
+		{"log drain", e.mustStatus(e.do("POST", "/apps/app/log-drains", e.alice, map[string]any{"url": "syslog://h:514"}), 201).obj(t),
+			"addon created_at id token updated_at url"},
+		{"log session", e.mustStatus(e.do("POST", "/apps/app/log-sessions", e.alice, nil), 201).obj(t), "created_at id logplex_url updated_at"},
+		{"domain", e.mustStatus(e.do("POST", "/apps/app/domains", e.alice, map[string]any{"hostname": "www.example.com"}), 201).obj(t),
+			"acm_status acm_status_reason app cname created_at hostname id kind updated_at status"},
+		{"collaborator", cs[1], "app created_at id permissions role updated_at user"},
+	}
+	for _, sh := range shapes {
+		t.Run(sh.desc, func(t *testing.T) {
+			for _, k := range strings.Fields(sh.keys) {
+				if _, ok := sh.obj[k]; !ok {
+					t.Errorf("%s lacks %q: %v", sh.desc, k, sh.obj)
+				}
+			}
+			if id, _ := sh.obj["id"].(string); len(id) != 36 {
+				t.Errorf("%s id %q is not a UUID", sh.desc, id)
+			}
+		})
+	}
+}

@@ -54,8 +54,9 @@ const RecentLines = 1500
 const sessionTTL = 360 * time.Second
 
 var (
-	_ APILogger   = (*MemoryLogs)(nil)
-	_ LogSessions = (*MemoryLogs)(nil)
+	_ APILogger    = (*MemoryLogs)(nil)
+	_ LogSessions  = (*MemoryLogs)(nil)
+	_ http.Handler = (*MemoryLogs)(nil)
 )
 
 func (m *MemoryLogs) now() time.Time {
