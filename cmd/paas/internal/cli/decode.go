@@ -1,0 +1,31 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Decode unmarshals an API answer kept raw for --json into v.
+func Decode(raw json.RawMessage, v any) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("the API's answer is not the expected JSON: %w", err)
+	}
+	return nil
+}
+
+// UsageError is a command used wrongly (bad arguments); Main exits 2.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Usagef returns a *UsageError.
+func Usagef(format string, args ...any) error { return &UsageError{Msg: fmt.Sprintf(format, args...)} }
+
+// ExitError makes paas exit with Code without printing anything (paas run
+// returns the dyno's exit code).
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// ExitCode implements root.ExitCoder.
+func (e *ExitError) ExitCode() int { return e.Code }
