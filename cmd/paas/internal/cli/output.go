@@ -68,7 +68,9 @@ func FormatKeyValues(kvs []KV) string {
 
 // Table prints rows in columns two spaces apart; with headers, a header
 // row underlined with "─" comes first.
-func (e *Env) Table(headers []string, rows [][]string) { e.Out.Write([]byte(FormatTable(headers, rows))) }
+func (e *Env) Table(headers []string, rows [][]string) {
+	e.Out.Write([]byte(FormatTable(headers, rows)))
+}
 
 // FormatTable formats a table (see Table).
 func FormatTable(headers []string, rows [][]string) string {

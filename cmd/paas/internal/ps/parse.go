@@ -22,7 +22,7 @@ type Change struct {
 
 var (
 	typeRE  = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,63}$`)
-	sizeRE  = regexp.MustCompile(`^[a-zA-Z0-9-]{1,40}$`)
+	sizeRE  = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{0,39}$`)
 	scaleRE = regexp.MustCompile(`^([^=+:-]+)(?:([=+-])(\d{1,6}))?(?::(.+))?$`)
 )
 
