@@ -760,6 +760,9 @@ func TestBuilds(t *testing.T) {
 type fakeAddons struct{ deprovisioned []string }
 
 func (f *fakeAddons) Provision(_ context.Context, app core.App, req api.AddonRequest) (api.Provisioned, error) {
+	if len(req.Config) > 0 && (req.Config["fork"] != "true" || req.Config["version"] != "16") {
+		return api.Provisioned{}, fmt.Errorf("config %v: %w", req.Config, core.ErrInvalid)
+	}
 	if !strings.HasPrefix(req.Plan, "heroku-postgresql") {
 		return api.Provisioned{}, fmt.Errorf("couldn't find either the add-on service or the add-on plan: %w", core.ErrNotFound)
 	}
@@ -792,7 +795,9 @@ func TestAddons(t *testing.T) {
 	e.mustStatus(e.do("POST", "/apps/app/addons", e.alice, map[string]any{}), 422)
 	e.mustStatus(e.do("POST", "/apps/app/addons", e.alice, map[string]any{"plan": "heroku-redis"}), 404)
 	var ad api.AddonJSON
-	e.mustStatus(e.do("POST", "/apps/app/addons", e.alice, map[string]any{"plan": "heroku-postgresql:essential-0", "name": "db-one"}), 201).json(t, &ad)
+	// The Heroku CLI sends the plan as {"name": …} and flags as config.
+	e.mustStatus(e.do("POST", "/apps/app/addons", e.alice, map[string]any{"plan": map[string]any{"name": "heroku-postgresql:essential-0"},
+		"name": "db-one", "config": map[string]any{"fork": true, "version": "16"}, "attachment": map[string]any{}}), 201).json(t, &ad)
 	if ad.Name != "db-one" || ad.Plan.Name != "heroku-postgresql:essential-0" || ad.State != "provisioned" || len(ad.ConfigVars) != 1 || ad.ConfigVars[0] != "DATABASE_URL" {
 		t.Fatalf("add-on = %+v", ad)
 	}
