@@ -2,10 +2,12 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -184,15 +186,24 @@ func (s *Server) createAddon(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req struct {
-		Plan       string            `json:"plan"`
-		Name       string            `json:"name"`
-		Config     map[string]string `json:"config"`
+		Plan       nameRef                    `json:"plan"`
+		Name       string                     `json:"name"`
+		Config     map[string]json.RawMessage `json:"config"`
 		Attachment *struct {
 			Name string `json:"name"`
 		} `json:"attachment"`
 	}
 	if !s.decode(w, r, &req) {
 		return
+	}
+	// The CLI sends --key=value flags as strings and bare --flags as true.
+	config := make(map[string]string, len(req.Config))
+	for k, v := range req.Config {
+		var str string
+		if json.Unmarshal(v, &str) != nil {
+			str = string(v)
+		}
+		config[k] = str
 	}
 	if req.Plan == "" {
 		s.fail(w, fmt.Errorf("plan is required (\"service:plan\"): %w", core.ErrInvalid))
@@ -207,7 +218,7 @@ func (s *Server) createAddon(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ctx := r.Context()
-	prov, err := s.opts.Addons.Provision(ctx, a, AddonRequest{Plan: req.Plan, Name: req.Name, Config: req.Config})
+	prov, err := s.opts.Addons.Provision(ctx, a, AddonRequest{Plan: string(req.Plan), Name: req.Name, Config: config})
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -319,6 +330,33 @@ func (s *Server) deleteAddon(w http.ResponseWriter, r *http.Request) {
 	ad.State = "deprovisioned"
 	writeJSON(w, http.StatusOK, renderAddon(owner, ad, vars))
 }
+
+// nameRef is a reference given either as a string or as an object with a
+// name or id ({"plan": "x"} and {"plan": {"name": "x"}} are both Heroku's).
+type nameRef string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (n *nameRef) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*n = nameRef(s)
+		return nil
+	}
+	var o struct {
+		Name string `json:"name"`
+		ID   string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		return &json.UnmarshalTypeError{Value: "non-object", Type: reflectString}
+	}
+	*n = nameRef(o.Name)
+	if o.Name == "" {
+		*n = nameRef(o.ID)
+	}
+	return nil
+}
+
+var reflectString = reflect.TypeFor[string]()
 
 // ---- attachments ----
 

@@ -760,6 +760,9 @@ func TestBuilds(t *testing.T) {
 type fakeAddons struct{ deprovisioned []string }
 
 func (f *fakeAddons) Provision(_ context.Context, app core.App, req api.AddonRequest) (api.Provisioned, error) {
+	if len(req.Config) > 0 && (req.Config["fork"] != "true" || req.Config["version"] != "16") {
+		return api.Provisioned{}, fmt.Errorf("config %v: %w", req.Config, core.ErrInvalid)
+	}
 	if !strings.HasPrefix(req.Plan, "heroku-postgresql") {
 		return api.Provisioned{}, fmt.Errorf("couldn't find either the add-on service or the add-on plan: %w", core.ErrNotFound)
 	}
@@ -792,7 +795,9 @@ func TestAddons(t *testing.T) {
 	e.mustStatus(e.do("POST", "/apps/app/addons", e.alice, map[string]any{}), 422)
 	e.mustStatus(e.do("POST", "/apps/app/addons", e.alice, map[string]any{"plan": "heroku-redis"}), 404)
 	var ad api.AddonJSON
-	e.mustStatus(e.do("POST", "/apps/app/addons", e.alice, map[string]any{"plan": "heroku-postgresql:essential-0", "name": "db-one"}), 201).json(t, &ad)
+	// The Heroku CLI sends the plan as {"name": …} and flags as config.
+	e.mustStatus(e.do("POST", "/apps/app/addons", e.alice, map[string]any{"plan": map[string]any{"name": "heroku-postgresql:essential-0"},
+		"name": "db-one", "config": map[string]any{"fork": true, "version": "16"}, "attachment": map[string]any{}}), 201).json(t, &ad)
 	if ad.Name != "db-one" || ad.Plan.Name != "heroku-postgresql:essential-0" || ad.State != "provisioned" || len(ad.ConfigVars) != 1 || ad.ConfigVars[0] != "DATABASE_URL" {
 		t.Fatalf("add-on = %+v", ad)
 	}
@@ -846,9 +851,31 @@ func TestAddons(t *testing.T) {
 			t.Fatalf("detached var remains: %v", cfg)
 		}
 	})
+	t.Run("deleting the owning app detaches it elsewhere", func(t *testing.T) {
+		e.createApp(e.alice, "owner2")
+		e.createApp(e.alice, "consumer")
+		e.mustStatus(e.do("POST", "/apps/owner2/addons", e.alice, map[string]any{"plan": "heroku-postgresql", "name": "db-two"}), 201)
+		e.mustStatus(e.do("POST", "/addon-attachments", e.alice, map[string]any{"addon": "db-two", "app": "consumer"}), 201)
+		cfg = nil
+		e.mustStatus(e.do("GET", "/apps/consumer/config-vars", e.alice, nil), 200).json(t, &cfg)
+		if cfg["DATABASE_URL"] == "" {
+			t.Fatalf("consumer config = %v", cfg)
+		}
+		e.mustStatus(e.do("DELETE", "/apps/owner2", e.alice, nil), 200)
+		cfg = nil
+		e.mustStatus(e.do("GET", "/apps/consumer/config-vars", e.alice, nil), 200).json(t, &cfg)
+		if len(cfg) != 0 {
+			t.Fatalf("consumer config after the owning app was deleted = %v", cfg)
+		}
+		var ats []api.AttachmentJSON
+		e.mustStatus(e.do("GET", "/apps/consumer/addon-attachments", e.alice, nil), 200).json(t, &ats)
+		if len(ats) != 0 {
+			t.Fatalf("attachments remain: %+v", ats)
+		}
+	})
 	t.Run("destroy", func(t *testing.T) {
 		got := e.mustStatus(e.do("DELETE", "/apps/app/addons/db-one", e.alice, nil), 200).obj(t)
-		if got["state"] != "deprovisioned" || len(fa.deprovisioned) != 2 || fa.deprovisioned[1] != "db-one" {
+		if got["state"] != "deprovisioned" || fa.deprovisioned[len(fa.deprovisioned)-1] != "db-one" {
 			t.Fatalf("destroy = %v, deprovisioned %v", got, fa.deprovisioned)
 		}
 		cfg = nil

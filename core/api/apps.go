@@ -454,15 +454,34 @@ func (s *Server) deleteApp(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	// Attachments of this app's add-ons to other apps: their config vars
+	// go when the add-on goes.
+	var elsewhere []core.AddonAttachment
 	for _, ad := range addons {
 		if err := s.opts.Addons.Deprovision(r.Context(), a, ad); err != nil {
 			s.fail(w, fmt.Errorf("deprovision add-on %s: %w", ad.Name, err))
 			return
 		}
+		ats, err := s.st.ListAttachments(r.Context(), store.AttachmentFilter{AddonID: ad.ID})
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		for _, at := range ats {
+			if at.AppID != a.ID {
+				elsewhere = append(elsewhere, at)
+			}
+		}
 	}
 	if _, err := s.st.DeleteApp(r.Context(), a.ID); err != nil {
 		s.fail(w, err)
 		return
+	}
+	for _, at := range elsewhere {
+		i := slices.IndexFunc(addons, func(ad core.Addon) bool { return ad.ID == at.AddonID })
+		if err := s.detach(r.Context(), user(r), at, addons[i]); err != nil {
+			s.log.Warn("detach after app delete", "app", at.AppID, "err", err)
+		}
 	}
 	s.converge(r.Context(), a.ID)
 	s.syncRoutes(r.Context(), a.ID)

@@ -278,7 +278,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		writeMetrics(w, r.Context(), st, apiSrv)
+		writeMetrics(r.Context(), w, st, apiSrv)
 	})
 	mux.Handle("/", apiSrv)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -333,7 +333,7 @@ func bootstrapAdmin(ctx context.Context, st store.Store, cfg Config, log *slog.L
 }
 
 // writeMetrics writes Prometheus text exposition format 0.0.4.
-func writeMetrics(w http.ResponseWriter, ctx context.Context, st store.Store, s *api.Server) {
+func writeMetrics(ctx context.Context, w http.ResponseWriter, st store.Store, s *api.Server) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	counts := s.RequestCounts()
 	codes := make([]int, 0, len(counts))

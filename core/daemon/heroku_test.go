@@ -104,7 +104,14 @@ func TestHerokuCLI(t *testing.T) {
 		{"addons", []string{"addons", "-a", app}, nil, []string{"No add-ons for app " + app}},
 		{"drains:add", []string{"drains:add", "syslog://logs.example.com:514", "-a", app}, nil, []string{"Successfully added drain syslog://logs.example.com:514"}},
 		{"drains", []string{"drains", "-a", app}, nil, []string{"syslog://logs.example.com:514 (d."}},
-		{"apps:destroy", []string{"apps:destroy", app, "--confirm", app}, nil, []string{"Destroying " + app}},
+		{"domains:remove", []string{"domains:remove", "www.e2e.example.com", "-a", app}, nil, []string{"Removing www.e2e.example.com from " + app + "... done"}},
+		{"drains:remove", []string{"drains:remove", "syslog://logs.example.com:514", "-a", app}, nil, []string{"Successfully removed drain"}},
+		{"ps:restart", []string{"ps:restart", "-a", app}, nil, []string{"Restarting all dynos on " + app + "... done"}},
+		{"ps:stop", []string{"ps:stop", "--dyno-name", "web.1", "-a", app}, nil, []string{"Stopping dyno web.1 on " + app + "... done"}},
+		{"access", []string{"access", "-a", app}, nil, []string{"admin@paasd.local", "owner"}},
+		{"releases:info", []string{"releases:info", "v2", "-a", app}, nil, []string{"Set BAZ, FOO config vars", "FOO:", "bar"}},
+		{"apps:rename", []string{"apps:rename", app + "-2", "-a", app}, nil, []string{"Renaming " + app + " to " + app + "-2... done"}},
+		{"apps:destroy", []string{"apps:destroy", app + "-2", "--confirm", app + "-2"}, nil, []string{"Destroying " + app + "-2"}},
 		{"apps (gone)", []string{"apps"}, nil, []string{"You have no apps."}},
 	}
 	passed := 0

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -702,5 +703,17 @@ func TestDynosBuildsSlugs(t *testing.T) {
 	st, err := s.Stats(ctx)
 	if err != nil || st.Apps != 1 || st.Releases != 3 || st.Dynos != 1 || st.Users != 1 {
 		t.Fatalf("Stats = %+v, %v", st, err)
+	}
+}
+
+func TestSecondOpenerIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := Open(path, Options{LockTimeout: 50 * time.Millisecond}); !errors.Is(err, core.ErrUnavailable) {
+		t.Fatalf("second Open = %v, want ErrUnavailable", err)
 	}
 }
