@@ -147,6 +147,15 @@ var spinFrames = []string{"⣾", "⣽", "⣻", "⢿", "⡿", "⣟", "⣯", "⣷"
 // (plus ", " and fn's status when not empty), or "!" when fn fails. When
 // stdout and stderr are terminals a spinner turns while fn runs.
 func (e *Env) Action(msg string, fn func() (status string, err error)) error {
+	return e.action(msg, fn, false)
+}
+
+// ActionStatus is Action where fn's status replaces "done" ("up, run.1").
+func (e *Env) ActionStatus(msg string, fn func() (status string, err error)) error {
+	return e.action(msg, fn, true)
+}
+
+func (e *Env) action(msg string, fn func() (string, error), replace bool) error {
 	animate := e.OutIsTTY() && e.IsTerminal(e.Err)
 	var mu sync.Mutex
 	stop := make(chan struct{})
@@ -181,6 +190,8 @@ func (e *Env) Action(msg string, fn func() (status string, err error)) error {
 	switch {
 	case err != nil:
 		fmt.Fprintf(e.Err, "%s!\n", prefix)
+	case status != "" && replace:
+		fmt.Fprintf(e.Err, "%s%s\n", prefix, status)
 	case status != "":
 		fmt.Fprintf(e.Err, "%sdone, %s\n", prefix, status)
 	default:

@@ -96,7 +96,7 @@ func start(e *cli.Env, f *runFlags, args []string, attachTTY bool, env map[strin
 		body["type"] = f.typ
 	}
 	var raw json.RawMessage
-	err = e.Action("Running `"+command+"` on "+cli.Hexagon+" "+app, func() (string, error) {
+	err = e.ActionStatus("Running `"+command+"` on "+cli.Hexagon+" "+app, func() (string, error) {
 		if err := c.Do(e.Ctxt(), http.MethodPost, "/apps/"+apiclient.Escape(app)+"/dynos", body, &raw); err != nil {
 			return "", err
 		}
