@@ -254,6 +254,17 @@ func TestAppsLifecycle(t *testing.T) {
 	r = p.fails(1, "apps:rename", "other")
 	contains(t, "rename to a taken name", r.err, " ▸    ")
 
+	// git:remote adds a remote; -r picks the app from it.
+	r = p.ok("git:remote", "-a", "other", "-r", "staging")
+	if r.out != "set git remote staging to "+p.url+"/other.git\n" {
+		t.Fatalf("git:remote = %q", r.out)
+	}
+	if r = p.ok("apps:info", "-r", "staging"); !strings.HasPrefix(r.out, "=== other\n") {
+		t.Fatalf("apps:info -r staging = %q", r.out)
+	}
+	r = p.fails(1, "apps:info", "-r", "nosuch")
+	contains(t, "unknown remote", r.err, `there is no git remote named "nosuch"`)
+
 	// destroy asks; a wrong answer aborts and keeps the app.
 	r = p.run("nope\n", nil, "apps:destroy")
 	if r.code != 1 {
@@ -435,6 +446,17 @@ func TestFormationDomainsDrainsMaintenance(t *testing.T) {
 	if r = p.ok("drains", "-a", "web1"); r.out != "⬢ web1 has no drains.\n" {
 		t.Fatalf("drains after remove = %q", r.out)
 	}
+
+	// No add-on service is configured in this paasd: an empty list, and a
+	// clear error for a service it does not know.
+	if r = p.ok("addons", "-a", "web1"); r.out != "No add-ons for app web1.\n" {
+		t.Fatalf("addons = %q", r.out)
+	}
+	if r = p.ok("addons", "-a", "web1", "--json"); strings.TrimSpace(r.out) != "[]" {
+		t.Fatalf("addons --json = %q", r.out)
+	}
+	r = p.fails(1, "addons:create", "-a", "web1", "heroku-postgresql:essential-0")
+	contains(t, "addons:create", r.err, "Creating heroku-postgresql:essential-0 on ⬢ web1... !", " ▸    ")
 
 	if r = p.ok("maintenance", "-a", "web1"); r.out != "off\n" {
 		t.Fatalf("maintenance = %q", r.out)
