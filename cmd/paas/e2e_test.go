@@ -541,3 +541,29 @@ func slicesWithout(env []string, prefix string) []string {
 	}
 	return out
 }
+
+func TestLogsTail(t *testing.T) {
+	p := startPaasd(t)
+	p.ok("apps:create", "tail")
+	cmd := exec.Command(paasBin, "logs", "--tail", "-a", "tail", "-s", "heroku")
+	cmd.Env = p.env
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	// The session streams lines logged after it opened: keep changing
+	// config until one shows up (the first change may precede the session).
+	deadline := time.Now().Add(60 * time.Second)
+	for i := 0; !strings.Contains(out.String(), "Set TAILED config vars"); i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("logs --tail never showed the change:\n%s", out.String())
+		}
+		p.ok("config:set", "-a", "tail", fmt.Sprintf("TAILED=%d", i))
+		time.Sleep(100 * time.Millisecond)
+	}
+	if cmd.ProcessState != nil {
+		t.Fatal("logs --tail exited")
+	}
+}
