@@ -152,13 +152,13 @@ func Confirm(e *cli.Env, app, confirm, warning string) error {
 		return nil
 	}
 	if confirm != "" {
-		return fmt.Errorf("Confirmation %s did not match %s. Aborted.", confirm, app)
+		return cli.Failf("Confirmation %s did not match %s. Aborted.", confirm, app)
 	}
 	cli.FormatError(e.Err, "WARNING: "+warning+"\nTo proceed, type "+app+" or re-run this command with --confirm "+app)
 	fmt.Fprint(e.Err, "\n> ")
 	line, _ := bufio.NewReader(e.In).ReadString('\n')
 	if strings.TrimSpace(line) != app {
-		return fmt.Errorf("Confirmation did not match %s. Aborted.", app)
+		return cli.Failf("Confirmation did not match %s. Aborted.", app)
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ func Set(list []string, url string, index int) ([]string, error) {
 		return nil, cli.Usagef("Invalid index %d: the app has %s", index, cli.Plural(len(list), "buildpack"))
 	}
 	if i := slices.Index(list, url); i >= 0 && i != index-1 {
-		return nil, fmt.Errorf("The buildpack %s is already set on your app.", url)
+		return nil, cli.Failf("The buildpack %s is already set on your app.", url)
 	}
 	out := slices.Clone(list)
 	if index == len(list)+1 {
@@ -63,7 +63,7 @@ func Add(list []string, url string, index int) ([]string, error) {
 		return nil, cli.Usagef("Usage: paas buildpacks:add BUILDPACK [-i INDEX]")
 	}
 	if slices.Contains(list, url) {
-		return nil, fmt.Errorf("The buildpack %s is already set on your app.", url)
+		return nil, cli.Failf("The buildpack %s is already set on your app.", url)
 	}
 	if index == 0 || index > len(list) {
 		index = len(list) + 1
@@ -84,12 +84,12 @@ func Remove(list []string, url string, index int) ([]string, error) {
 	case url != "":
 		i := slices.Index(list, url)
 		if i < 0 {
-			return nil, fmt.Errorf("Buildpack not found. Nothing was removed.")
+			return nil, cli.Failf("Buildpack not found. Nothing was removed.")
 		}
 		return slices.Delete(slices.Clone(list), i, i+1), nil
 	default:
 		if index < 1 || index > len(list) {
-			return nil, fmt.Errorf("Invalid index %d: the app has %s.", index, cli.Plural(len(list), "buildpack"))
+			return nil, cli.Failf("Invalid index %d: the app has %s.", index, cli.Plural(len(list), "buildpack"))
 		}
 		return slices.Delete(slices.Clone(list), index-1, index), nil
 	}

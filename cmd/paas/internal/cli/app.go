@@ -54,7 +54,7 @@ func (e *Env) AppNames() []string {
 }
 
 // ErrNoApp is returned when no app is given and none can be inferred.
-var ErrNoApp = errors.New("No app specified.\nUSAGE: paas COMMAND --app APP\nor run the command inside a git repository with a paas remote (paas git:remote -a APP)")
+var ErrNoApp error = &Failure{Msg: "No app specified.\nUSAGE: paas COMMAND --app APP\nor run the command inside a git repository with a paas remote (paas git:remote -a APP)"}
 
 // App returns the app the command acts on: --app, else $PAAS_APP, else the
 // app of the git remote given by --remote, else of the "paas" or "heroku"

@@ -29,3 +29,12 @@ func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code
 
 // ExitCode implements root.ExitCoder.
 func (e *ExitError) ExitCode() int { return e.Code }
+
+// Failure is an error whose message is shown to the user as written, in
+// Heroku's words (capitalized sentences, several lines).
+type Failure struct{ Msg string }
+
+func (e *Failure) Error() string { return e.Msg }
+
+// Failf returns a *Failure.
+func Failf(format string, args ...any) error { return &Failure{Msg: fmt.Sprintf(format, args...)} }

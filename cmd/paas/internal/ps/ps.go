@@ -198,7 +198,7 @@ func scale(e *cli.Env) *cobra.Command {
 					return e.JSON(raw)
 				}
 				if len(form) == 0 {
-					return fmt.Errorf("No process types on %s %s.\nUpload a Procfile to add process types.", cli.Hexagon, app)
+					return cli.Failf("No process types on %s %s.\nUpload a Procfile to add process types.", cli.Hexagon, app)
 				}
 				e.Printf("%s\n", FormatFormation(form))
 				return nil
@@ -408,7 +408,7 @@ func typ(e *cli.Env) *cobra.Command {
 					updates = append(updates, map[string]string{"type": t, "size": s})
 				}
 				if len(updates) == 0 {
-					return fmt.Errorf("No process types on %s %s to resize.", cli.Hexagon, app)
+					return cli.Failf("No process types on %s %s to resize.", cli.Hexagon, app)
 				}
 				err = e.Action("Scaling dynos on "+cli.Hexagon+" "+app, func() (string, error) {
 					return "", c.Do(e.Ctxt(), http.MethodPatch, appPath(app)+"/formation", map[string]any{"updates": updates}, nil)
