@@ -400,6 +400,16 @@ func TestFormationDomainsDrainsMaintenance(t *testing.T) {
 	if r = p.ok("ps", "-a", "web1", "--json"); strings.TrimSpace(r.out) != "[]" {
 		t.Fatalf("ps --json = %q", r.out)
 	}
+	r = p.ok("ps:restart", "-a", "web1")
+	contains(t, "ps:restart", r.err, "Restarting dynos on ⬢ web1... done")
+	r = p.ok("restart", "-a", "web1", "web")
+	contains(t, "restart web", r.err, "Restarting web dynos on ⬢ web1... done")
+	r = p.ok("ps:stop", "-a", "web1", "web.1")
+	contains(t, "ps:stop", r.err, "Stopping web.1 dyno on ⬢ web1... done")
+	p.fails(2, "ps:stop", "-a", "web1")
+	// One-off dynos need a runtime; this paasd has none: the API says so.
+	r = p.fails(1, "run", "-a", "web1", "bash")
+	contains(t, "run without a runtime", r.err, "Running `bash` on ⬢ web1... !", " ▸    One-off dynos need a dyno runtime")
 
 	r = p.ok("domains:add", "-a", "web1", "www.example.com")
 	contains(t, "domains:add", r.err, "Adding www.example.com to ⬢ web1... done", "DNS Target")
