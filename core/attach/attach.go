@@ -51,7 +51,12 @@ const Protocol = "paasd-attach"
 const SizeHeader = "Paasd-Term-Size"
 
 // Func connects a one-off dyno of app to io and returns the dyno's exit
-// code once it exits. It is the shape of the dyno manager's Attach.
+// code once it exits. It is the shape of the dyno manager's Attach. app
+// and dynoID are the {app} and {dyno} path segments as the client sent
+// them: an app name or id, a dyno name ("run.4821", what paas sends) or
+// id; the function resolves them and answers an error wrapping
+// core.ErrNotFound for an unknown dyno. A returned error reaches the client
+// as a FrameError with its message.
 type Func func(ctx context.Context, app, dynoID string, io core.AttachIO) (exitCode int, err error)
 
 // Handler serves the attach endpoint. The app and dyno come from the
