@@ -70,7 +70,7 @@ func TestRunPipesAndExitCode(t *testing.T) {
 		fmt.Fprintf(aio.Stdout, "%s/%s got: %s", app, dyno, in)
 		return 3, nil
 	})
-	cmd := exec.Command(paasBin, "run", "-a", "myapp", "--size", "standard-2x", "-e", "A=1;B=2", "cat", "-n")
+	cmd := exec.Command(paasBin, "run", "cat", "-n", "-a", "myapp", "--size", "standard-2x", "-e", "A=1;B=2")
 	cmd.Env = []string{"PAAS_API_URL=" + srv.URL, "PAAS_API_KEY=secret", "HOME=" + t.TempDir(), "TERM=xterm"}
 	cmd.Stdin = strings.NewReader("hello\n")
 	var out, errb bytes.Buffer

@@ -63,8 +63,8 @@ func (f *runFlags) register(e *cli.Env, cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.size, "size", "s", "", "dyno size")
 	cmd.Flags().StringVar(&f.typ, "type", "", "process type of the one-off dyno (default run)")
 	cmd.Flags().StringVarP(&f.env, "env", "e", "", "environment variables for the dyno, \"KEY=value;KEY2=value2\"")
-	// Cobra must not read the command's own flags: "paas run ls -la".
-	cmd.Flags().SetInterspersed(false)
+	// paas's flags are picked out by SplitArgs; the rest is the command.
+	cmd.DisableFlagParsing = true
 }
 
 func start(e *cli.Env, f *runFlags, args []string, attachTTY bool, env map[string]string) (string, *apiclient.Client, apiclient.Dyno, json.RawMessage, error) {
@@ -140,6 +140,13 @@ func attached(e *cli.Env) *cobra.Command {
 		Short: "run a one-off process inside a dyno, attached to your terminal",
 		Long:  "Run a one-off dyno and attach to it: your terminal becomes the dyno's (raw mode, window size followed, Ctrl-C goes to the dyno), and paas exits with the dyno's exit code.",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args, help, err := parseRunFlags(cmd, args)
+			if err != nil || help {
+				if help {
+					return cmd.Help()
+				}
+				return err
+			}
 			inFD, inOK := fd(e.In)
 			outFD, outOK := fd(e.Out)
 			tty := !f.noTTY && inOK && term.IsTerminal(inFD)
@@ -237,6 +244,13 @@ func detached(e *cli.Env) *cobra.Command {
 		Use:   "run:detached COMMAND...",
 		Short: "run a one-off dyno in the background",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args, help, err := parseRunFlags(cmd, args)
+			if err != nil || help {
+				if help {
+					return cmd.Help()
+				}
+				return err
+			}
 			app, _, d, raw, err := start(e, f, args, false, map[string]string{})
 			if err != nil {
 				return err
