@@ -193,6 +193,7 @@ func (s *serverSession) write(t FrameType, p []byte) error {
 // outputWriter frames what the dyno writes.
 type outputWriter struct{ s *serverSession }
 
+// Write sends p as output frames of at most MaxPayload bytes.
 func (o outputWriter) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {

@@ -23,6 +23,7 @@ type Conn struct {
 // RemoteError is a session that ended with a FrameError from the server.
 type RemoteError struct{ Message string }
 
+// Error returns the server's message.
 func (e *RemoteError) Error() string { return e.Message }
 
 // HTTPError is an attach request the server refused with an HTTP error.
@@ -33,6 +34,7 @@ type HTTPError struct {
 	ID, Message string
 }
 
+// Error returns the server's message, or the status.
 func (e *HTTPError) Error() string {
 	if e.Message != "" {
 		return e.Message

@@ -132,4 +132,5 @@ func (f Frame) ExitCode() int {
 	return int(int32(binary.BigEndian.Uint32(f.Payload)))
 }
 
+// String returns the type's letter.
 func (t FrameType) String() string { return string(rune(t)) }

@@ -40,6 +40,7 @@ type Error struct {
 	Message string
 }
 
+// Error returns the API's message.
 func (e *Error) Error() string {
 	if e.Message != "" {
 		return e.Message

@@ -16,6 +16,7 @@ func Decode(raw json.RawMessage, v any) error {
 // UsageError is a command used wrongly (bad arguments); Main exits 2.
 type UsageError struct{ Msg string }
 
+// Error returns the message.
 func (e *UsageError) Error() string { return e.Msg }
 
 // Usagef returns a *UsageError.
@@ -25,6 +26,7 @@ func Usagef(format string, args ...any) error { return &UsageError{Msg: fmt.Spri
 // returns the dyno's exit code).
 type ExitError struct{ Code int }
 
+// Error says which exit status.
 func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
 // ExitCode implements root.ExitCoder.
@@ -34,6 +36,7 @@ func (e *ExitError) ExitCode() int { return e.Code }
 // Heroku's words (capitalized sentences, several lines).
 type Failure struct{ Msg string }
 
+// Error returns the message.
 func (e *Failure) Error() string { return e.Msg }
 
 // Failf returns a *Failure.

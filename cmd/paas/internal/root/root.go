@@ -105,6 +105,7 @@ func New(e *cli.Env) *cobra.Command {
 // reported.
 type exitCode int
 
+// Error says which exit status.
 func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
 
 // ExitCoder is an error that decides paas's exit code (paas run returns
