@@ -14,7 +14,14 @@ func Decode(raw json.RawMessage, v any) error {
 }
 
 // UsageError is a command used wrongly (bad arguments); Main exits 2.
-type UsageError struct{ Msg string }
+type UsageError struct {
+	Msg string
+	// Err is the underlying error, if any.
+	Err error
+}
+
+// Unwrap returns the underlying error.
+func (e *UsageError) Unwrap() error { return e.Err }
 
 // Error returns the message.
 func (e *UsageError) Error() string { return e.Msg }

@@ -61,7 +61,7 @@ func New(e *cli.Env) *cobra.Command {
 	rootCmd.SetOut(e.Out)
 	rootCmd.SetErr(e.Err)
 	rootCmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &cli.UsageError{Msg: err.Error() + "\nSee 'paas " + c.Name() + " --help'."}
+		return &cli.UsageError{Msg: err.Error() + "\nSee 'paas " + c.Name() + " --help'.", Err: err}
 	})
 	groups := []group{
 		{"auth", "Account", auth.Commands},

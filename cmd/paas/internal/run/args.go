@@ -82,7 +82,7 @@ func parseRunFlags(cmd *cobra.Command, args []string) ([]string, bool, error) {
 		}
 	}
 	if err := fs.Parse(flags); err != nil {
-		return nil, false, cli.Usagef("%v", err)
+		return nil, false, &cli.UsageError{Msg: err.Error(), Err: err}
 	}
 	return command, false, nil
 }
