@@ -116,7 +116,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any, rng
 	}
 	res, err := c.http().Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("cannot reach the API at %s: %w", c.BaseURL, err)
+		return nil, fmt.Errorf("cannot reach the API at %s (is paasd running? PAAS_API_URL selects the API): %w", c.BaseURL, err)
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))

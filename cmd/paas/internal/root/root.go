@@ -39,7 +39,7 @@ const (
 )
 
 // Version is the CLI's version string.
-const Version = "paas/0.1.0"
+const Version = "0.1.0"
 
 // group is one noun's commands under a help heading.
 type group struct {
