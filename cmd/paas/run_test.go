@@ -145,10 +145,19 @@ func TestRunTTY(t *testing.T) {
 		if err != nil {
 			return 0, err
 		}
+		// The resizer must be gone before ptmx closes (Setsize uses its fd).
+		stop, resized := make(chan struct{}), make(chan struct{})
 		defer ptmx.Close()
+		defer func() { close(stop); <-resized }()
 		go func() {
-			for s := range aio.Resize {
-				pty.Setsize(ptmx, &pty.Winsize{Rows: s.Rows, Cols: s.Cols})
+			defer close(resized)
+			for {
+				select {
+				case s := <-aio.Resize:
+					pty.Setsize(ptmx, &pty.Winsize{Rows: s.Rows, Cols: s.Cols})
+				case <-stop:
+					return
+				}
 			}
 		}()
 		go io.Copy(ptmx, aio.Stdin)
