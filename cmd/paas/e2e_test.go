@@ -235,6 +235,9 @@ func TestAppsLifecycle(t *testing.T) {
 		}
 	}
 
+	if r = p.ok("open", "/health"); r.out != "http://myapp.localhost:8080/health\n" {
+		t.Fatalf("open = %q", r.out)
+	}
 	r = p.ok("apps")
 	if r.out != "=== admin@paasd.local Apps\nmyapp\n" {
 		t.Fatalf("apps = %q", r.out)

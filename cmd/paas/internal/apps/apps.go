@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"sort"
 	"strings"
 
@@ -19,7 +20,7 @@ import (
 
 // Commands returns the apps commands.
 func Commands(e *cli.Env) []*cobra.Command {
-	return []*cobra.Command{list(e), create(e), destroy(e), info(e), rename(e)}
+	return []*cobra.Command{list(e), create(e), destroy(e), info(e), rename(e), open(e)}
 }
 
 func list(e *cli.Env) *cobra.Command {
@@ -413,5 +414,41 @@ func rename(e *cli.Env) *cobra.Command {
 	}
 	af.Register(e, cmd)
 	cli.JSONFlag(cmd, &jsonOut)
+	return cmd
+}
+
+func open(e *cli.Env) *cobra.Command {
+	var af cli.AppFlags
+	cmd := &cobra.Command{
+		Use:     "apps:open [PATH]",
+		Aliases: []string{"open"},
+		Short:   "open the app in a web browser (prints the URL when there is none)",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			app, err := e.App(af)
+			if err != nil {
+				return err
+			}
+			c, err := e.Client()
+			if err != nil {
+				return err
+			}
+			var a apiclient.App
+			if err := c.Get(e.Ctxt(), "/apps/"+apiclient.Escape(app), &a); err != nil {
+				return err
+			}
+			u := a.WebURL
+			if len(args) == 1 {
+				u = strings.TrimSuffix(u, "/") + "/" + strings.TrimPrefix(args[0], "/")
+			}
+			if browser, err := exec.LookPath("xdg-open"); err == nil && e.OutIsTTY() {
+				fmt.Fprintf(e.Err, "Opening %s...\n", u)
+				return exec.CommandContext(e.Ctxt(), browser, u).Start()
+			}
+			e.Printf("%s\n", u)
+			return nil
+		},
+	}
+	af.Register(e, cmd)
 	return cmd
 }
