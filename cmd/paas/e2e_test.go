@@ -61,7 +61,7 @@ func (s *syncBuffer) String() string {
 
 // platform is a running paasd and a user environment for paas.
 type platform struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	token string
 	home  string
@@ -69,7 +69,7 @@ type platform struct {
 	env   []string
 }
 
-func startPaasd(t *testing.T) *platform {
+func startPaasd(t testing.TB) *platform {
 	t.Helper()
 	data := filepath.Join(t.TempDir(), "data")
 	ctx, cancel := context.WithCancel(context.Background())
