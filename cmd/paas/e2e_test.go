@@ -580,3 +580,30 @@ func TestLogsTail(t *testing.T) {
 		t.Fatal("logs --tail exited")
 	}
 }
+
+func TestAccess(t *testing.T) {
+	p := startPaasd(t)
+	p.ok("apps:create", "shared")
+	var friend struct {
+		APIKey string `json:"api_key"`
+	}
+	p.api("POST", "/users", map[string]any{"email": "friend@example.com"}, &friend)
+	r := p.ok("access:add", "-a", "shared", "friend@example.com")
+	contains(t, "access:add", r.err, "Adding friend@example.com access to the app shared... done")
+	r = p.ok("access", "-a", "shared")
+	if !regexp.MustCompile(`^=== shared Access List\nadmin@paasd\.local +owner\nfriend@example\.com +\w+\n$`).MatchString(r.out) {
+		t.Fatalf("access = %q", r.out)
+	}
+	// The collaborator sees the app; removing access hides it again.
+	asFriend := []string{"PAAS_API_KEY=" + friend.APIKey}
+	if r = p.run("", asFriend, "apps"); r.code != 0 || r.out != "=== friend@example.com Apps\nshared\n" {
+		t.Fatalf("apps as the collaborator: %d %q %q", r.code, r.out, r.err)
+	}
+	r = p.ok("access:remove", "-a", "shared", "friend@example.com")
+	contains(t, "access:remove", r.err, "Removing friend@example.com access from the app shared... done")
+	if r = p.run("", asFriend, "config", "-a", "shared"); r.code != 1 || !strings.Contains(r.err, "Couldn't find that app.") {
+		t.Fatalf("config as a former collaborator: %d %q", r.code, r.err)
+	}
+	r = p.fails(1, "access:add", "-a", "shared", "nobody@example.com")
+	contains(t, "unknown user", r.err, " ▸    ")
+}

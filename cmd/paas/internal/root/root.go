@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/paasd/paasd/cmd/paas/internal/access"
 	"github.com/paasd/paasd/cmd/paas/internal/addons"
 	"github.com/paasd/paasd/cmd/paas/internal/apps"
 	"github.com/paasd/paasd/cmd/paas/internal/auth"
@@ -66,6 +67,7 @@ func New(e *cli.Env) *cobra.Command {
 	groups := []group{
 		{"auth", "Account", auth.Commands},
 		{"apps", "Apps", apps.Commands},
+		{"access", "Collaborators", access.Commands},
 		{"config", "Config vars", config.Commands},
 		{"releases", "Releases", releases.Commands},
 		{"ps", "Dynos", ps.Commands},
