@@ -193,6 +193,8 @@ func TestRunTTY(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+	// On a terminal the action line ends, after the spinner, with the status.
+	waitFor("\r\x1b[KRunning `bash` on ⬢ myapp... starting, run.4821 (Basic)\r\n", "")
 	// Raw mode: paas sends "\r" as typed; the dyno's pty turns it into "\n".
 	waitFor("30 90", "stty size\r")
 	pty.Setsize(term, &pty.Winsize{Rows: 20, Cols: 60})
