@@ -518,6 +518,26 @@ func TestLoginNetrc(t *testing.T) {
 		t.Fatalf("whoami = %q", r.out)
 	}
 	p.ok("apps:create", "vianetrc")
+
+	// A second token for CI: it works, it is listed, and revoking it ends it.
+	r = p.ok("authorizations:create", "-d", "ci", "--short")
+	ci := strings.TrimSpace(r.out)
+	if !strings.HasPrefix(ci, "HRKU-") {
+		t.Fatalf("authorizations:create --short = %q", r.out)
+	}
+	if r = p.run("", []string{"PAAS_API_KEY=" + ci}, "apps"); r.code != 0 || !strings.Contains(r.out, "vianetrc") {
+		t.Fatalf("apps with the new token: %d %q %q", r.code, r.out, r.err)
+	}
+	r = p.ok("authorizations")
+	m := regexp.MustCompile(`(?m)^ci +([0-9a-f-]{36}) +global$`).FindStringSubmatch(r.out)
+	if m == nil {
+		t.Fatalf("authorizations = %q", r.out)
+	}
+	r = p.ok("authorizations:revoke", m[1])
+	contains(t, "authorizations:revoke", r.err, "Revoking OAuth Authorization "+m[1]+"... done")
+	if r = p.run("", []string{"PAAS_API_KEY=" + ci}, "apps"); r.code != 1 || !strings.Contains(r.err, "Invalid credentials") {
+		t.Fatalf("apps with the revoked token: %d %q", r.code, r.err)
+	}
 	r = p.ok("logout")
 	contains(t, "logout", r.err, "Logging out... done")
 	data, _ = os.ReadFile(netrcPath)

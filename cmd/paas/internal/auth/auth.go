@@ -1,4 +1,5 @@
-// Package auth is `paas login`, `logout`, `auth:token` and `auth:whoami`.
+// Package auth is `paas login`, `logout`, `auth:token`, `auth:whoami` and
+// `authorizations` (API tokens).
 // Credentials live in ~/.netrc under the API's host name, as the Heroku
 // CLI keeps them (git over HTTP reads the same entry).
 package auth
@@ -19,7 +20,7 @@ import (
 
 // Commands returns the auth commands.
 func Commands(e *cli.Env) []*cobra.Command {
-	return []*cobra.Command{login(e), logout(e), token(e), whoami(e)}
+	return append([]*cobra.Command{login(e), logout(e), token(e), whoami(e)}, authorizationCommands(e)...)
 }
 
 // readSecret reads a line without echo when in is a terminal.
@@ -40,7 +41,7 @@ func login(e *cli.Env) *cobra.Command {
 		Use:     "login",
 		Aliases: []string{"auth:login"},
 		Short:   "log in with your email and API token (stored in ~/.netrc)",
-		Long:    "Prompts for your email and an API token (paasd prints the first admin's token to <data>/admin.token; more come from POST /oauth/authorizations) and stores them in ~/.netrc for the API host, mode 0600.",
+		Long:    "Prompts for your email and an API token (paasd prints the first admin's token to <data>/admin.token; paas authorizations:create makes more) and stores them in ~/.netrc for the API host, mode 0600.",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			host, err := e.APIHost()
