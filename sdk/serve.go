@@ -33,6 +33,14 @@ func Serve(impl core.Plugin) {
 	os.Exit(0)
 }
 
+// Check makes the checks Serve makes before serving impl, and returns what
+// impl describes: use it in a plugin's own tests. Errors wrap core.ErrInvalid
+// (or Describe's own error) and say what is wrong.
+func Check(impl core.Plugin) (core.PluginInfo, error) {
+	_, info, err := newMux(impl)
+	return info, err
+}
+
 // newMux describes impl and builds the wire mux that serves it.
 func newMux(impl core.Plugin) (*wire.Mux, core.PluginInfo, error) {
 	if impl == nil {

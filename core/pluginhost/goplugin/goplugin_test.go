@@ -123,6 +123,7 @@ func TestCrashMidCallRestarts(t *testing.T) {
 			if !errors.Is(err, core.ErrUnavailable) {
 				t.Fatalf("call during crash = %v; want ErrUnavailable", err)
 			}
+			t.Logf("error: %v", err)
 			if !strings.Contains(err.Error(), "plugin:"+testPlugin) {
 				t.Fatalf("error %q does not name the plugin", err)
 			}
@@ -193,8 +194,8 @@ func TestLoadErrors(t *testing.T) {
 		want   error
 		says   []string
 	}{
-		{desc: "missing file", path: filepath.Join(dir, "nope"), want: core.ErrNotFound, says: []string{"no plugin executable"}},
-		{desc: "directory", path: dir, want: core.ErrPluginFailed, says: []string{"is a directory"}},
+		{desc: "missing file", path: filepath.Join(dir, "nope"), want: core.ErrNotFound, says: []string{"no plugin executable: file does not exist"}},
+		{desc: "directory", path: dir, want: core.ErrPluginFailed, says: []string{"a directory, not a plugin executable"}},
 		{desc: "not executable", path: notExec, want: core.ErrPluginFailed, says: []string{"not executable"}},
 		{desc: "exits at once", path: "/bin/true", want: core.ErrPluginFailed, says: []string{"not a paasd plugin"}},
 		{desc: "prints something else", path: script("chatty", "echo hello from a script; sleep 1"), want: core.ErrPluginFailed, says: []string{"not a paasd plugin", "hello from a script"}},
@@ -214,6 +215,7 @@ func TestLoadErrors(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Load = %v; want an error wrapping %v", err, tt.want)
 			}
+			t.Logf("error: %v", err)
 			msg := err.Error()
 			if !strings.HasPrefix(msg, ref+": ") {
 				t.Errorf("error %q does not start with the reference %q", msg, ref)

@@ -35,6 +35,9 @@ const (
 	// stableAfter is how long a process must have run for its exit to count
 	// as a fresh failure rather than one more in a crash loop.
 	stableAfter = time.Minute
+	// exitGrace is how long a call whose connection broke waits for
+	// go-plugin to report the process's exit, to name the cause.
+	exitGrace = 500 * time.Millisecond
 	// maxMessage bounds one gRPC message in either direction.
 	maxMessage = 64 << 20
 )
@@ -164,13 +167,13 @@ func (o *Opener) checkFile(path string) error {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("no plugin executable at %s: %w", path, core.ErrNotFound)
+		return fmt.Errorf("no plugin executable: file does not exist: %w", core.ErrNotFound)
 	case err != nil:
 		return fmt.Errorf("plugin executable: %w: %w", err, core.ErrPluginFailed)
 	case fi.IsDir():
-		return fmt.Errorf("%s is a directory, not a plugin executable: %w", path, core.ErrPluginFailed)
+		return fmt.Errorf("a directory, not a plugin executable: %w", core.ErrPluginFailed)
 	case fi.Mode().Perm()&0o111 == 0:
-		return fmt.Errorf("%s is not executable (mode %s): %w", path, fi.Mode().Perm(), core.ErrPluginFailed)
+		return fmt.Errorf("file is not executable (mode %s): %w", fi.Mode().Perm(), core.ErrPluginFailed)
 	}
 	want, pinned, err := o.pinned(path)
 	if err != nil {
@@ -178,7 +181,7 @@ func (o *Opener) checkFile(path string) error {
 	}
 	if !pinned {
 		if o.RequireChecksum {
-			return fmt.Errorf("%s has no pinned checksum and RequireChecksum is set; refusing to run it: %w", path, core.ErrPluginFailed)
+			return fmt.Errorf("no pinned checksum and RequireChecksum is set; refusing to run it: %w", core.ErrPluginFailed)
 		}
 		return nil
 	}
@@ -201,7 +204,7 @@ func (o *Opener) pinned(path string) ([]byte, bool, error) {
 		}
 		b, err := hex.DecodeString(strings.TrimSpace(sum))
 		if err != nil || len(b) != sha256.Size {
-			return nil, false, fmt.Errorf("pinned checksum for %s is not a hex SHA-256: %q: %w", p, sum, core.ErrInvalid)
+			return nil, false, fmt.Errorf("pinned checksum is not a hex SHA-256: %q: %w", sum, core.ErrInvalid)
 		}
 		return b, true, nil
 	}
@@ -322,7 +325,11 @@ func classifyStartError(c core.Contract, hostVersions []int, err error, tail *ta
 	return fmt.Errorf("not a paasd plugin or it failed to start (no valid go-plugin handshake: %s): %w", oneLine(msg), core.ErrPluginFailed)
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine flattens go-plugin's message and drops its generic advice.
+func oneLine(s string) string {
+	s, _, _ = strings.Cut(s, "This usually means")
+	return strings.Join(strings.Fields(s), " ")
+}
 
 // conn is the wire.Conn of one plugin: the current process, and the
 // supervisor that restarts it.
@@ -394,6 +401,13 @@ func (c *conn) transportError(ctx, cctx context.Context, d time.Duration, inst *
 	case errors.Is(cctx.Err(), context.DeadlineExceeded) || code == codes.DeadlineExceeded:
 		return fmt.Errorf("no answer within the per-call deadline of %s: %w", d, core.ErrTimeout)
 	case code == codes.Unavailable || code == codes.Canceled:
+		// The connection broke; when the process is dying, go-plugin sees
+		// its exit a moment later. Wait briefly to say which it was.
+		select {
+		case <-inst.rpc.done.Done():
+			return fmt.Errorf("plugin process (pid %d) exited during the call; restarting it: %w", inst.pid, core.ErrUnavailable)
+		case <-time.After(exitGrace):
+		}
 		return fmt.Errorf("plugin process (pid %d) unreachable: %w: %w", inst.pid, err, core.ErrUnavailable)
 	case code == codes.ResourceExhausted:
 		return fmt.Errorf("message too large for the plugin transport (limit %d bytes): %w: %w", maxMessage, err, core.ErrInvalid)
