@@ -40,6 +40,8 @@ const (
 	exitGrace = 500 * time.Millisecond
 	// maxMessage bounds one gRPC message in either direction.
 	maxMessage = 64 << 20
+	// windowSize is the HTTP/2 flow-control window of plugin connections.
+	windowSize = 4 << 20
 )
 
 // Opener starts paasd plugins as HashiCorp go-plugin processes speaking
@@ -272,8 +274,12 @@ func (o *Opener) start(ctx context.Context, path string, c core.Contract) (*inst
 		Stderr:           tail,
 		SyncStdout:       &lineLogger{l: log, msg: "plugin output", stream: "stdout"},
 		SyncStderr:       &lineLogger{l: log, msg: "plugin output", stream: "stderr"},
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage))},
+		GRPCDialOptions: []grpc.DialOption{
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)),
+			// A fixed window turns off BDP probing: no ping frames between
+			// small calls.
+			grpc.WithInitialWindowSize(windowSize), grpc.WithInitialConnWindowSize(windowSize),
+		},
 	})
 	proto, err := client.Client()
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	plugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/wire"
@@ -35,7 +36,13 @@ func Serve(c core.Contract, versions []int, handler interface {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  handshake(),
 		VersionedPlugins: pluginSets(c, versions, &grpcPlugin{handler: handler}),
-		GRPCServer:       plugin.DefaultGRPCServer,
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			return grpc.NewServer(append(opts,
+				grpc.MaxRecvMsgSize(maxMessage), grpc.MaxSendMsgSize(maxMessage),
+				// A fixed window turns off BDP probing: no ping frames
+				// between small calls.
+				grpc.InitialWindowSize(windowSize), grpc.InitialConnWindowSize(windowSize))...)
+		},
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Name:       "paasd-plugin",
 			Level:      hclog.Info,
