@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -337,5 +338,76 @@ func TestWrongContract(t *testing.T) {
 	_, err := h.Load(context.Background(), core.ContractBroker, "plugin:"+testPlugin, nil)
 	if !errors.Is(err, core.ErrUnsupported) || !strings.Contains(err.Error(), `implements the "drain" contract`) {
 		t.Fatalf("Load as broker = %v; want ErrUnsupported naming the drain contract", err)
+	}
+}
+
+func TestPluginEnvironment(t *testing.T) {
+	t.Setenv("PAASD_TEST_SECRET", "hunter2")
+	tests := []struct {
+		desc   string
+		opener goplugin.Opener
+		want   map[string]int
+	}{
+		{desc: "host env withheld by default", opener: goplugin.Opener{Env: []string{"GIVEN=1"}},
+			want: map[string]int{"PAASD_TEST_SECRET": 0, "GIVEN": 1, goplugin.MagicCookieKey: 1}},
+		{desc: "InheritEnv passes it on", opener: goplugin.Opener{InheritEnv: true},
+			want: map[string]int{"PAASD_TEST_SECRET": 1, "GIVEN": 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			l, _ := load(t, &tt.opener)
+			for name, want := range tt.want {
+				res, err := deliver(context.Background(), l.Drain(), "getenv", name)
+				if err != nil || res.Accepted != want {
+					t.Errorf("plugin sees %s: got %d (%v), want %d", name, res.Accepted, err, want)
+				}
+			}
+		})
+	}
+}
+
+// children lists this test process's child processes running the test plugin.
+func children(t *testing.T) []int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatalf("read /proc: %v", err)
+	}
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) < 2 || fields[1] != strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		if exe, _ := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); exe == testPlugin {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+func TestCloseStopsRestarts(t *testing.T) {
+	l, _ := load(t, &goplugin.Opener{MinBackoff: time.Millisecond})
+	if _, err := deliver(context.Background(), l.Drain(), "crash", ""); !errors.Is(err, core.ErrUnavailable) {
+		t.Fatalf("crash = %v; want ErrUnavailable", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if pids := children(t); len(pids) > 0 {
+		t.Fatalf("plugin processes %v still running after Close", pids)
+	}
+	_, err := deliver(context.Background(), l.Drain(), "myapp", "")
+	if !errors.Is(err, core.ErrUnavailable) || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("Deliver after Close = %v; want ErrUnavailable saying closed", err)
 	}
 }

@@ -9,6 +9,7 @@
 //	"crash"   exits the process with status 3 in the middle of the call
 //	"bad"     answers Accepted = -1, which breaks #DrainDeliverResponse
 //	"missing" fails with an error wrapping core.ErrNotFound
+//	"getenv"  answers Accepted = 1 when the variable named by URL is set, else 0
 //	anything else answers Accepted = len(Messages)
 //
 // Every Deliver fails with core.ErrConflict until Configure was called.
@@ -85,6 +86,11 @@ func (d *drain) Deliver(ctx context.Context, b core.DrainBatch) (core.DeliverRes
 		}
 	case "crash":
 		os.Exit(3)
+	case "getenv":
+		if _, ok := os.LookupEnv(b.URL); ok {
+			return core.DeliverResult{Accepted: 1}, nil
+		}
+		return core.DeliverResult{}, nil
 	case "bad":
 		return core.DeliverResult{Accepted: -1}, nil
 	case "missing":
