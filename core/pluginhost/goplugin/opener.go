@@ -259,6 +259,7 @@ func (o *Opener) start(ctx context.Context, path string, c core.Contract) (*inst
 	}
 	cmd := exec.Command(path)
 	cmd.Env = append([]string(nil), o.Env...)
+	dieWithParent(cmd)
 	tail := &tailBuffer{}
 	hostVersions := pluginhost.HostVersions(c)
 	client := plugin.NewClient(&plugin.ClientConfig{
