@@ -72,13 +72,19 @@ func benchDeliver(b *testing.B, d core.LogDrain) {
 }
 
 // BenchmarkDeliver1KiB compares one Deliver round trip with a 1 KiB message
-// through the three ways paasd can reach a drain: a direct Go call, the wire
-// layer in-process (client → JSON → Mux → JSON, what a builtin would pay if
-// it went through the wire), and a go-plugin process over gRPC with mTLS.
+// through the ways paasd can reach a drain: a direct Go call (a builtin),
+// the wire layer in-process (client → JSON → Mux → JSON), the same wire
+// service over an in-process gRPC connection (no process, no TLS), and a
+// go-plugin process over gRPC with AutoMTLS.
 func BenchmarkDeliver1KiB(b *testing.B) {
 	b.Run("direct", func(b *testing.B) { benchDeliver(b, countDrain{}) })
 	b.Run("wire-in-process", func(b *testing.B) {
 		c := &wire.Client{Conn: wire.NewDrainMux(countDrain{}), Name: "builtin:bench", Contract: core.ContractDrain, Validator: wire.NoValidation{}}
+		benchDeliver(b, wire.NewDrainClient(c))
+	})
+	b.Run("grpc-in-process", func(b *testing.B) {
+		conn, _ := goplugin.NewTestConn(b, countDrain{})
+		c := &wire.Client{Conn: conn, Name: "test:bench", Contract: core.ContractDrain, Validator: wire.NoValidation{}}
 		benchDeliver(b, wire.NewDrainClient(c))
 	})
 	b.Run("goplugin", func(b *testing.B) {

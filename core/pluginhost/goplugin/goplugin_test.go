@@ -411,3 +411,15 @@ func TestCloseStopsRestarts(t *testing.T) {
 		t.Fatalf("Deliver after Close = %v; want ErrUnavailable saying closed", err)
 	}
 }
+
+func TestNewTestConn(t *testing.T) {
+	conn, info := goplugin.NewTestConn(t, countDrain{})
+	d := wire.NewDrainClient(&wire.Client{Conn: conn, Name: "test:" + info.ID, Contract: info.Contract})
+	res, err := deliver(context.Background(), d, "myapp", "")
+	if err != nil || res.Accepted != 2 {
+		t.Fatalf("Deliver over the in-process harness = %+v, %v", res, err)
+	}
+	if _, err := d.Describe(context.Background()); err != nil {
+		t.Fatalf("Describe: %v", err)
+	}
+}

@@ -275,12 +275,7 @@ func (o *Opener) start(ctx context.Context, path string, c core.Contract) (*inst
 		Stderr:           tail,
 		SyncStdout:       &lineLogger{l: log, msg: "plugin output", stream: "stdout"},
 		SyncStderr:       &lineLogger{l: log, msg: "plugin output", stream: "stderr"},
-		GRPCDialOptions: []grpc.DialOption{
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)),
-			// A fixed window turns off BDP probing: no ping frames between
-			// small calls.
-			grpc.WithInitialWindowSize(windowSize), grpc.WithInitialConnWindowSize(windowSize),
-		},
+		GRPCDialOptions:  dialOptions(),
 	})
 	proto, err := client.Client()
 	if err != nil {
@@ -432,7 +427,16 @@ func (c *conn) Call(ctx context.Context, method string, req []byte) ([]byte, err
 	defer cancel()
 	out, remote, err := inst.rpc.call(cctx, method, req)
 	if err != nil {
-		if remote {
+		// gRPC gives the plugin the same deadline, and its clock may
+		// expire it a moment before ours: a plugin that gives up at it
+		// answers with a timeout, which is still our deadline passing.
+		if remote && errors.Is(err, core.ErrTimeout) {
+			select {
+			case <-cctx.Done():
+			case <-time.After(exitGrace):
+			}
+		}
+		if remote && cctx.Err() == nil {
 			return nil, err
 		}
 		return nil, c.transportError(ctx, cctx, d, inst, err)
@@ -455,7 +459,7 @@ func (c *conn) Stream(ctx context.Context, method string, req []byte, recv func(
 	cctx, d, cancel := c.callContext(ctx, method, inst, true)
 	defer cancel()
 	remote, err := inst.rpc.stream(cctx, method, req, recv)
-	if err != nil && !remote {
+	if err != nil && (!remote || (cctx.Err() != nil && wire.IsRemote(err))) {
 		return c.transportError(ctx, cctx, d, inst, err)
 	}
 	return err
@@ -573,4 +577,14 @@ func (c *conn) startTimeout() time.Duration {
 		return c.o.StartTimeout
 	}
 	return DefaultStartTimeout
+}
+
+// dialOptions are the host's gRPC options: paasd's message limits and a
+// fixed flow-control window (which turns off BDP probing: no ping frames
+// between small calls).
+func dialOptions() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)),
+		grpc.WithInitialWindowSize(windowSize), grpc.WithInitialConnWindowSize(windowSize),
+	}
 }

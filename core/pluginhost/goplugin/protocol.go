@@ -130,7 +130,20 @@ func callHandler(srv any, ctx context.Context, dec func(any) error, _ grpc.Unary
 	if err != nil {
 		return encodeAnswer(nil, err), nil
 	}
-	return encodeAnswer(srv.(wireServer).Call(ctx, method, req)), nil
+	out, err := srv.(wireServer).Call(ctx, method, req)
+	return encodeAnswer(out, ctxError(err)), nil
+}
+
+// ctxError marks a context error from the implementation with its core
+// sentinel, so that it crosses the wire as "timeout" rather than "internal".
+func ctxError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, core.ErrTimeout) {
+		return fmt.Errorf("%w: %w", err, core.ErrTimeout)
+	}
+	if errors.Is(err, context.Canceled) && !errors.Is(err, core.ErrUnavailable) {
+		return fmt.Errorf("%w: %w", err, core.ErrUnavailable)
+	}
+	return err
 }
 
 func streamHandler(srv any, stream grpc.ServerStream) error {
@@ -146,7 +159,7 @@ func streamHandler(srv any, stream grpc.ServerStream) error {
 	}
 	if err != nil {
 		// A failed send means the host went away; nothing to report to it.
-		return stream.SendMsg(encodeAnswer(nil, err))
+		return stream.SendMsg(encodeAnswer(nil, ctxError(err)))
 	}
 	return nil
 }

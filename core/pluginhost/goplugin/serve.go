@@ -36,13 +36,7 @@ func Serve(c core.Contract, versions []int, handler interface {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  handshake(),
 		VersionedPlugins: pluginSets(c, versions, &grpcPlugin{handler: handler}),
-		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			return grpc.NewServer(append(opts,
-				grpc.MaxRecvMsgSize(maxMessage), grpc.MaxSendMsgSize(maxMessage),
-				// A fixed window turns off BDP probing: no ping frames
-				// between small calls.
-				grpc.InitialWindowSize(windowSize), grpc.InitialConnWindowSize(windowSize))...)
-		},
+		GRPCServer:       newGRPCServer,
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Name:       "paasd-plugin",
 			Level:      hclog.Info,
@@ -65,4 +59,14 @@ func sharesVersion(offered string, versions []int) bool {
 		}
 	}
 	return false
+}
+
+// newGRPCServer is the plugin's gRPC server: go-plugin's options plus
+// paasd's message limits and a fixed flow-control window.
+func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
+	return grpc.NewServer(append(opts,
+		grpc.MaxRecvMsgSize(maxMessage), grpc.MaxSendMsgSize(maxMessage),
+		// A fixed window turns off BDP probing: no ping frames between
+		// small calls.
+		grpc.InitialWindowSize(windowSize), grpc.InitialConnWindowSize(windowSize))...)
 }
