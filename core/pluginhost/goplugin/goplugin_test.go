@@ -423,3 +423,61 @@ func TestNewTestConn(t *testing.T) {
 		t.Fatalf("Describe: %v", err)
 	}
 }
+
+func TestNegotiatesHighestCommonVersion(t *testing.T) {
+	// The plugin speaks 1 and 2; this host speaks 1 (core.DrainAPIVersions).
+	p := filepath.Join(t.TempDir(), "v12")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\nPAASD_TESTPLUGIN_VERSIONS=1,2 exec "+testPlugin+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := &pluginhost.Host{GoPlugin: &goplugin.Opener{Logger: slog.New(newRecorder())}}
+	defer h.Close()
+	l, err := h.Load(context.Background(), core.ContractDrain, "plugin:"+p, json.RawMessage(`{}`))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if l.APIVersion != 1 || len(l.Info.APIVersions) != 2 {
+		t.Fatalf("negotiated %d from %v; want 1", l.APIVersion, l.Info.APIVersions)
+	}
+}
+
+func TestStreamFailsWhenPluginDies(t *testing.T) {
+	o := &goplugin.Opener{Env: []string{"PAASD_TESTPLUGIN_CONTRACT=router", "PAASD_TESTPLUGIN_LOGS=forever"}, Logger: slog.New(newRecorder())}
+	h := &pluginhost.Host{GoPlugin: o}
+	defer h.Close()
+	l, err := h.Load(context.Background(), core.ContractRouter, "plugin:"+testPlugin, nil)
+	if err != nil {
+		t.Fatalf("Load router: %v", err)
+	}
+	pids := children(t)
+	if len(pids) != 1 {
+		t.Fatalf("want one plugin process, have %v", pids)
+	}
+	first := make(chan struct{}, 1)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- l.Impl.(core.RouterLogSource).Logs(context.Background(), func(string, core.LogMessage) error {
+			first <- struct{}{}
+			return nil
+		})
+	}()
+	select {
+	case <-first:
+	case err := <-errc:
+		t.Fatalf("Logs ended before its first line: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("no log line within 60 s")
+	}
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, core.ErrUnavailable) {
+			t.Fatalf("Logs after kill -9 = %v; want ErrUnavailable", err)
+		}
+		t.Logf("error: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("stream did not end within 60 s of kill -9")
+	}
+}

@@ -1,5 +1,7 @@
 // Command testplugin is a paasd plugin for the goplugin tests: a log drain
-// (or, with PAASD_TESTPLUGIN_CONTRACT=router, a router with a Logs stream)
+// (or, with PAASD_TESTPLUGIN_CONTRACT=router, a router with a Logs stream of
+// three lines, or of one line and then nothing until the host hangs up when
+// PAASD_TESTPLUGIN_LOGS=forever)
 // whose behaviour is chosen by the batch it is given.
 //
 // Deliver looks at the batch's AppName:
@@ -114,7 +116,12 @@ func (router) Configure(context.Context, core.ConfigureRequest) error { return n
 func (router) SetRoutes(context.Context, core.RouteTable) error { return nil }
 
 func (router) Logs(ctx context.Context, fn func(string, core.LogMessage) error) error {
-	for i := 1; i <= 3; i++ {
+	n := 3
+	if os.Getenv("PAASD_TESTPLUGIN_LOGS") == "forever" {
+		n = 1 // then wait for the host to go away
+		defer func() { <-ctx.Done() }()
+	}
+	for i := 1; i <= n; i++ {
 		msg := core.LogMessage{
 			Time: time.Unix(1700000000, 0).UTC(), Priority: 190, Host: "host", App: "heroku", ProcID: "router",
 			Text: fmt.Sprintf("at=info method=GET path=\"/%d\" status=200", i),
