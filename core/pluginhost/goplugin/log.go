@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -18,18 +19,24 @@ import (
 //
 // go-plugin logs the plugin's stderr through logger.Named(<binary name>);
 // a plain (non-JSON) stderr line arrives at Debug level there. The adapter
-// marks such named loggers as plugin output and raises plain lines to Info,
-// because a plugin author who writes to stderr means it to be seen.
+// marks that logger as plugin output and raises plain lines to Info, because
+// a plugin author who writes to stderr means it to be seen. go-plugin's own
+// messages (e.g. Named("stdio")) keep their level.
 type slogAdapter struct {
 	l      *slog.Logger
 	name   string
 	args   []any
 	output bool // the logger go-plugin uses for the plugin's stderr
+	// outputName is the name go-plugin gives that logger: the base name
+	// of the plugin's executable.
+	outputName string
 }
 
 var _ hclog.Logger = (*slogAdapter)(nil)
 
-func newSlogAdapter(l *slog.Logger) *slogAdapter { return &slogAdapter{l: l} }
+func newSlogAdapter(l *slog.Logger, executable string) *slogAdapter {
+	return &slogAdapter{l: l, outputName: filepath.Base(executable)}
+}
 
 var hclogToSlog = map[hclog.Level]slog.Level{
 	hclog.Trace: slog.LevelDebug - 4,
@@ -102,7 +109,7 @@ func (a *slogAdapter) Named(name string) hclog.Logger {
 	} else {
 		b.name = name
 	}
-	b.output = true
+	b.output = a.name == "" && name == a.outputName
 	return &b
 }
 

@@ -271,7 +271,7 @@ func (o *Opener) start(ctx context.Context, path string, c core.Contract) (*inst
 		AutoMTLS:         true,
 		SkipHostEnv:      !o.InheritEnv,
 		StartTimeout:     startTimeout,
-		Logger:           newSlogAdapter(log),
+		Logger:           newSlogAdapter(log, path),
 		Stderr:           tail,
 		SyncStdout:       &lineLogger{l: log, msg: "plugin output", stream: "stdout"},
 		SyncStderr:       &lineLogger{l: log, msg: "plugin output", stream: "stderr"},
