@@ -248,7 +248,10 @@ func (o *Opener) start(ctx context.Context, path string, c core.Contract) (*inst
 	if dl, ok := ctx.Deadline(); ok {
 		startTimeout = min(startTimeout, time.Until(dl))
 	}
-	if err := ctx.Err(); err != nil || startTimeout <= 0 {
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return nil, fmt.Errorf("start plugin: %w: %w", ctx.Err(), core.ErrUnavailable)
+	case ctx.Err() != nil || startTimeout <= 0:
 		return nil, fmt.Errorf("start plugin: %w: %w", context.DeadlineExceeded, core.ErrTimeout)
 	}
 	log := o.logger().With("plugin", path)
