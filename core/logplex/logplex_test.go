@@ -385,7 +385,7 @@ func TestDeadDrainBlocksNobody(t *testing.T) {
 	}}
 	rec := newRecorder()
 	lp := New(Config{
-		Drains: Schemes{"syslog": factoryOf(stuck), "https": factoryOf(&fakeDrain{deliver: rec.Deliver})},
+		Drains:      Schemes{"syslog": factoryOf(stuck), "https": factoryOf(&fakeDrain{deliver: rec.Deliver})},
 		DrainBuffer: 100000,
 	})
 	defer lp.Close()
