@@ -482,4 +482,3 @@ func closedPort(t *T) string {
 	ln.Close()
 	return addr
 }
-
