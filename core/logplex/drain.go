@@ -254,6 +254,10 @@ func (d *drain) offer(m *core.LogMessage) {
 		d.n++
 	}
 	d.mu.Unlock()
+}
+
+// wake signals the delivery worker; called after offers.
+func (d *drain) wake() {
 	select {
 	case d.notify <- struct{}{}:
 	default:

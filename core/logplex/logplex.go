@@ -198,12 +198,19 @@ func (l *Logplex) Write(app string, m core.LogMessage) error {
 	if c == nil {
 		return fmt.Errorf("logplex: closed: %w", core.ErrUnavailable)
 	}
+	var one [1]core.LogMessage
+	l.appendMany(c, l.split(one[:0], m))
+	return nil
+}
+
+// split appends m to dst, as several messages when its text is longer than
+// MaxLineBytes (cut at UTF-8 boundaries), with the default host filled in.
+func (l *Logplex) split(dst []core.LogMessage, m core.LogMessage) []core.LogMessage {
 	if m.Host == "" {
 		m.Host = l.cfg.Host
 	}
 	if len(m.Text) <= l.cfg.MaxLineBytes {
-		l.append(c, m)
-		return nil
+		return append(dst, m)
 	}
 	text := m.Text
 	for len(text) > 0 {
@@ -217,25 +224,43 @@ func (l *Logplex) Write(app string, m core.LogMessage) error {
 			}
 		}
 		m.Text = text[:cut]
-		l.append(c, m)
+		dst = append(dst, m)
 		text = text[cut:]
 	}
-	return nil
+	return dst
 }
 
-func (l *Logplex) append(c *channel, m core.LogMessage) {
-	c.mu.Lock()
-	if m.Time.IsZero() {
-		m.Time = l.cfg.Now()
+// appendMany appends msgs to c's stream under one lock; messages with a
+// zero Time share one arrival stamp.
+func (l *Logplex) appendMany(c *channel, msgs []core.LogMessage) {
+	if len(msgs) == 0 {
+		return
 	}
-	c.push(m)
-	for _, t := range c.tails {
-		if t.filter.Match(&m) {
-			t.offer(&m)
+	c.mu.Lock()
+	var now time.Time
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Time.IsZero() {
+			if now.IsZero() {
+				now = l.cfg.Now()
+			}
+			m.Time = now
+		}
+		c.push(*m)
+		for _, t := range c.tails {
+			if t.filter.Match(m) {
+				t.offer(m)
+			}
+		}
+		for _, d := range c.drains {
+			d.offer(m)
 		}
 	}
+	for _, t := range c.tails {
+		t.wake()
+	}
 	for _, d := range c.drains {
-		d.offer(&m)
+		d.wake()
 	}
 	c.mu.Unlock()
 }
@@ -270,36 +295,51 @@ type DynoWriter struct {
 	l       *Logplex
 	app, ps string
 	partial []byte
+	batch   []core.LogMessage
 }
 
-// Write splits p into lines and writes each complete one to Logplex.
+// Write splits p into lines and writes the complete ones to Logplex under
+// one lock and one arrival stamp; the lines of one Write share one string
+// allocation.
 func (w *DynoWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			w.partial = append(w.partial, p...)
-			if len(w.partial) >= w.l.cfg.MaxLineBytes {
-				if err := w.flush(); err != nil {
-					return n, err
-				}
-			}
-			return n, nil
-		}
-		var line string
-		if len(w.partial) > 0 {
-			w.partial = append(w.partial, p[:i]...)
-			line = string(w.partial)
-			w.partial = w.partial[:0]
-		} else {
-			line = string(p[:i])
-		}
-		if err := w.l.WriteLine(w.app, "app", w.ps, strings.TrimSuffix(line, "\r")); err != nil {
-			return n - len(p), err
-		}
-		p = p[i+1:]
+	if err := checkApp(w.app); err != nil {
+		return 0, err
 	}
-	return n, nil
+	last := bytes.LastIndexByte(p, '\n')
+	if last < 0 {
+		w.partial = append(w.partial, p...)
+		if len(w.partial) >= w.l.cfg.MaxLineBytes {
+			return len(p), w.flush()
+		}
+		return len(p), nil
+	}
+	var s string
+	if len(w.partial) > 0 {
+		w.partial = append(w.partial, p[:last+1]...)
+		s = string(w.partial)
+		w.partial = w.partial[:0]
+	} else {
+		s = string(p[:last+1])
+	}
+	w.partial = append(w.partial, p[last+1:]...)
+	batch := w.batch[:0]
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '\n')
+		line := s[:i]
+		s = s[i+1:]
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		batch = w.l.split(batch, core.LogMessage{Priority: 190, App: "app", ProcID: w.ps, Text: line})
+	}
+	c := w.l.channel(w.app)
+	if c == nil {
+		return 0, fmt.Errorf("logplex: closed: %w", core.ErrUnavailable)
+	}
+	w.l.appendMany(c, batch)
+	clear(batch)
+	w.batch = batch[:0]
+	return len(p), nil
 }
 
 func (w *DynoWriter) flush() error {

@@ -100,6 +100,10 @@ func (t *Tail) offer(m *core.LogMessage) {
 	t.buf[(t.head+t.n)%len(t.buf)] = *m
 	t.n++
 	t.mu.Unlock()
+}
+
+// wake signals the reader; called after offers.
+func (t *Tail) wake() {
 	select {
 	case t.notify <- struct{}{}:
 	default:
@@ -166,8 +170,5 @@ func (t *Tail) end() {
 	t.mu.Lock()
 	t.ended = true
 	t.mu.Unlock()
-	select {
-	case t.notify <- struct{}{}:
-	default:
-	}
+	t.wake()
 }

@@ -441,3 +441,65 @@ func ParseFrames(body []byte, maxFrame int) ([]core.LogMessage, error) {
 		out = append(out, m)
 	}
 }
+
+// Encoder renders frames like [AppendFrame], remembering the last rendered
+// second so that a run of messages from the same second (the usual case
+// on a busy drain) skips the calendar arithmetic. The zero value renders
+// the Heroku flavour. An Encoder is not safe for concurrent use.
+type Encoder struct {
+	// Flavor is the header layout.
+	Flavor Flavor
+	sec    int64    // Unix second of prefix; valid when prefix[0] != 0
+	prefix [19]byte // "2006-01-02T15:04:05"
+}
+
+// AppendFrame appends m as one octet-counted frame.
+func (e *Encoder) AppendFrame(dst []byte, m core.LogMessage) []byte {
+	dst = strconv.AppendInt(dst, int64(MessageLen(m, e.Flavor)), 10)
+	dst = append(dst, ' ')
+	return e.AppendMessage(dst, m)
+}
+
+// AppendMessage appends m rendered as [AppendMessage] does.
+func (e *Encoder) AppendMessage(dst []byte, m core.LogMessage) []byte {
+	if m.Time.IsZero() {
+		return AppendMessage(dst, m, e.Flavor)
+	}
+	pri := m.Priority
+	if pri < 0 || pri > 191 {
+		pri = DefaultPriority
+	}
+	dst = append(dst, '<')
+	dst = strconv.AppendInt(dst, int64(pri), 10)
+	dst = append(dst, ">1 "...)
+	dst = e.appendTimestamp(dst, m.Time)
+	dst = append(dst, ' ')
+	dst = appendField(dst, m.Host, MaxHostname)
+	dst = append(dst, ' ')
+	dst = appendField(dst, m.App, MaxAppName)
+	dst = append(dst, ' ')
+	dst = appendField(dst, m.ProcID, MaxProcID)
+	dst = append(dst, ' ')
+	dst = appendField(dst, m.MsgID, MaxMsgID)
+	if e.Flavor == RFC5424 {
+		dst = append(dst, " -"...)
+	}
+	dst = append(dst, ' ')
+	return append(dst, m.Text...)
+}
+
+func (e *Encoder) appendTimestamp(dst []byte, t time.Time) []byte {
+	sec := t.Unix()
+	if e.prefix[0] == 0 || sec != e.sec {
+		var tmp [32]byte
+		copy(e.prefix[:], AppendTimestamp(tmp[:0], t))
+		e.sec = sec
+	}
+	dst = append(dst, e.prefix[:]...)
+	dst = append(dst, '.')
+	us := t.Nanosecond() / 1000
+	dst = append2(dst, us/10000)
+	dst = append2(dst, us/100%100)
+	dst = append2(dst, us%100)
+	return append(dst, "+00:00"...)
+}

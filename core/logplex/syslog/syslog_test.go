@@ -262,3 +262,32 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+func TestEncoderMatchesAppendFrame(t *testing.T) {
+	var e Encoder
+	e.Flavor = RFC5424
+	base := sample.Time
+	for i, d := range []time.Duration{0, time.Microsecond, 999 * time.Millisecond, time.Second, 36 * time.Hour, -time.Hour} {
+		m := sample
+		m.Time = base.Add(d)
+		got := string(e.AppendFrame(nil, m))
+		want := string(AppendFrame(nil, m, RFC5424))
+		if got != want {
+			t.Errorf("case %d: got %q, want %q", i, got, want)
+		}
+	}
+	m := sample
+	m.Time = time.Time{}
+	if got, want := string(e.AppendFrame(nil, m)), string(AppendFrame(nil, m, RFC5424)); got != want {
+		t.Errorf("zero time: got %q, want %q", got, want)
+	}
+}
+
+func BenchmarkEncoderAppendFrame(b *testing.B) {
+	buf := make([]byte, 0, 1024)
+	e := Encoder{Flavor: RFC5424}
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = e.AppendFrame(buf[:0], sample)
+	}
+}

@@ -33,6 +33,7 @@ func startRsyslogd(tb testing.TB, ruleset string) *rsyslogd {
 	bin := testenv.NeedCommand(tb, "rsyslogd")
 	dir := tb.TempDir()
 	conf := fmt.Sprintf(`global(workDirectory=%q maxMessageSize="64k")
+main_queue(queue.type="FixedArray" queue.size="200000" queue.dequeueBatchSize="2048")
 module(load="imtcp")
 input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName=%q ruleset="paasd")
 ruleset(name="paasd") {

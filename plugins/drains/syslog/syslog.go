@@ -189,6 +189,7 @@ type conn struct {
 	c        net.Conn
 	dead     chan struct{} // closed when the reader sees the peer go away
 	buf      []byte
+	enc      syslog.Encoder
 	failures int
 	retryAt  time.Time
 }
@@ -232,8 +233,9 @@ func (d *Drain) Deliver(ctx context.Context, b core.DrainBatch) (core.DeliverRes
 		}
 	}
 	cn.buf = cn.buf[:0]
+	cn.enc.Flavor = flavor
 	for i := range b.Messages {
-		cn.buf = syslog.AppendFrame(cn.buf, b.Messages[i], flavor)
+		cn.buf = cn.enc.AppendFrame(cn.buf, b.Messages[i])
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = cn.c.SetWriteDeadline(dl)
