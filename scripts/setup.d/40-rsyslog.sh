@@ -4,4 +4,4 @@
 # system's rsyslog service. This only installs the daemon from Debian.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/00-apt.sh"
-apt_need rsyslog
+apt_need rsyslog rsyslog-gnutls
