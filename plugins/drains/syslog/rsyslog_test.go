@@ -4,7 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/logplex"
 	"github.com/paasd/paasd/core/logplex/syslog"
 	"github.com/paasd/paasd/internal/testenv"
@@ -29,17 +38,31 @@ type rsyslogd struct {
 // startRsyslogd starts rsyslogd with imtcp feeding a ruleset whose body is
 // given (it may use {{DIR}} for the temp dir) and waits until it listens.
 func startRsyslogd(tb testing.TB, ruleset string) *rsyslogd {
+	return startRsyslogdTLS(tb, ruleset, nil)
+}
+
+// rsyslogTLS names PEM files for an imtcp listener over TLS (gtls driver).
+type rsyslogTLS struct{ caFile, certFile, keyFile string }
+
+// startRsyslogdTLS is startRsyslogd with imtcp over TLS when tlsFiles is set.
+func startRsyslogdTLS(tb testing.TB, ruleset string, tlsFiles *rsyslogTLS) *rsyslogd {
 	tb.Helper()
 	bin := testenv.NeedCommand(tb, "rsyslogd")
 	dir := tb.TempDir()
-	conf := fmt.Sprintf(`global(workDirectory=%q maxMessageSize="64k")
+	global, imtcp := "", `module(load="imtcp")`
+	if tlsFiles != nil {
+		global = fmt.Sprintf(` defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile=%q defaultNetstreamDriverCertFile=%q defaultNetstreamDriverKeyFile=%q`,
+			tlsFiles.caFile, tlsFiles.certFile, tlsFiles.keyFile)
+		imtcp = `module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")`
+	}
+	conf := fmt.Sprintf(`global(workDirectory=%q maxMessageSize="64k"%s)
 main_queue(queue.type="FixedArray" queue.size="200000" queue.dequeueBatchSize="2048")
-module(load="imtcp")
+%s
 input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName=%q ruleset="paasd")
 ruleset(name="paasd") {
 %s
 }
-`, dir, filepath.Join(dir, "port"), strings.ReplaceAll(ruleset, "{{DIR}}", dir))
+`, dir, global, imtcp, filepath.Join(dir, "port"), strings.ReplaceAll(ruleset, "{{DIR}}", dir))
 	confPath := filepath.Join(dir, "rsyslog.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		tb.Fatal(err)
@@ -171,6 +194,90 @@ func TestRsyslogEndToEnd(t *testing.T) {
 		}
 	}
 	t.Errorf("drain %s status %+v, want %d delivered", st.ID, lp.Drains("myapp")[0], len(sent))
+}
+
+// TestRsyslogTLSEndToEnd delivers through Logplex and a syslog+tls:// drain
+// to a real rsyslogd listening with TLS (gtls), whose certificate the drain
+// verifies against a test CA; a drain that does not trust the CA delivers
+// nothing.
+func TestRsyslogTLSEndToEnd(t *testing.T) {
+	testenv.Short(t, "starts rsyslogd")
+	if m, _ := filepath.Glob("/usr/lib/*/rsyslog/lmnsd_gtls.so"); len(m) == 0 {
+		testenv.Missing(t, "rsyslog's gtls driver is not installed (rsyslog-gnutls)")
+	}
+	dir := t.TempDir()
+	caPEM, certPEM, keyPEM := testCertificates(t)
+	files := &rsyslogTLS{filepath.Join(dir, "ca.pem"), filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")}
+	for f, b := range map[string][]byte{files.caFile: caPEM, files.certFile: certPEM, files.keyFile: keyPEM} {
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs := startRsyslogdTLS(t, `action(type="omfile" file="{{DIR}}/out.log" template="RSYSLOG_SyslogProtocol23Format")`, files)
+
+	trusting, err := Factory(Config{TLSCAPEM: string(caPEM)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp := logplex.New(logplex.Config{Drains: logplex.Schemes{"syslog+tls": trusting}, DrainBuffer: 8192})
+	defer lp.Close()
+	if _, err := lp.AddDrain(context.Background(), "myapp", "syslog+tls://127.0.0.1:"+rs.port, logplex.DrainOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w := lp.Dyno("myapp", "worker.3")
+	for i := range 500 {
+		fmt.Fprintf(w, "tls line %d\n", i)
+	}
+	lines := waitLines(t, filepath.Join(rs.dir, "out.log"), 500)
+	for i, l := range lines {
+		m, err := syslog.Parse([]byte(l))
+		if err != nil {
+			t.Fatalf("line %d: %v", i, err)
+		}
+		if m.Text != fmt.Sprintf("tls line %d", i) || m.ProcID != "worker.3" || m.App != "app" {
+			t.Fatalf("line %d: %+v", i, m)
+		}
+	}
+
+	// A drain that trusts only the system's roots refuses rsyslogd's certificate.
+	d := New()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = d.Deliver(ctx, core.DrainBatch{URL: "syslog+tls://127.0.0.1:" + rs.port, Messages: []core.LogMessage{{Text: "must not arrive"}}})
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("untrusted delivery: %v", err)
+	}
+	d.Close()
+}
+
+// testCertificates returns a CA and a leaf for 127.0.0.1 that it signed.
+func testCertificates(t *testing.T) (caPEM, certPEM, keyPEM []byte) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "paasd test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature, BasicConstraintsValid: true}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk})
 }
 
 func trunc(s string) string {
