@@ -12,20 +12,22 @@ N=${N:-1000000}
 COUNT=${COUNT:-5}
 pkg=./plugins/drains/syslog
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap 'rc=$?; [ $rc -ne 0 ] && tail -30 "$tmp/full.log" >&2; rm -rf "$tmp"; exit $rc' EXIT
 raw=$tmp/raw.txt
 bin=$tmp/syslog.test
 go test -c -o "$bin" "$pkg"
+: > "$tmp/full.log"
+run() { (cd "$pkg" && "$bin" -test.run '^$' "$@") 2>&1 | tee -a "$tmp/full.log" | grep '^Benchmark' | tee -a "$raw"; }
 
 echo "# machine: $(nproc) cores; $(lscpu | sed -n 's/^Model name: *//p' | head -1); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# $(rsyslogd -v | head -1 | tr -s ' ')"
 # One process per round, so that logplex and rsyslog alternate in time
 # (go test -count would run all logplex rounds before all rsyslog rounds).
 for _ in $(seq "$COUNT"); do
-  (cd "$pkg" && "$bin" -test.run '^$' -test.bench 'Relay' -test.benchtime "${N}x") | grep '^Benchmark' | tee -a "$raw"
+  run -test.bench 'Relay' -test.benchtime "${N}x"
 done
-(cd "$pkg" && "$bin" -test.run '^$' -test.bench 'TailLatency' -test.benchtime 250000x -test.count 3) | grep '^Benchmark' | tee -a "$raw"
-(cd "$pkg" && "$bin" -test.run '^$' -test.bench 'Memory1000Apps' -test.benchtime 1x -test.count 3) | grep '^Benchmark' | tee -a "$raw"
+run -test.bench 'TailLatency' -test.benchtime 250000x -test.count 3
+run -test.bench 'Memory1000Apps' -test.benchtime 1x -test.count 3
 
 # Medians per benchmark and unit, and the median of the per-round
 # logplex/rsyslog ratios (each round runs logplex, then rsyslog).
