@@ -21,6 +21,9 @@ import (
 // NewDrain returns an error wrapping core.ErrInvalid for a URL it cannot
 // serve. If the drain it returns implements io.Closer, Logplex closes it
 // when the drain is removed.
+//
+// Logplex calls a drain's Deliver from one goroutine per drain, and reuses
+// the batch's Messages slice once Deliver returns: a drain must not keep it.
 type DrainFactory interface {
 	NewDrain(ctx context.Context, u *url.URL) (core.LogDrain, error)
 }
