@@ -36,6 +36,19 @@ func (f DrainFactoryFunc) NewDrain(ctx context.Context, u *url.URL) (core.LogDra
 	return f(ctx, u)
 }
 
+// Shared returns a DrainFactory that serves every drain URL with the one
+// drain d — for a go-plugin or Wasm drain the host loaded once (each batch
+// carries its URL). Logplex never closes d, even if it is an io.Closer; its
+// owner does.
+func Shared(d core.LogDrain) DrainFactory {
+	return DrainFactoryFunc(func(context.Context, *url.URL) (core.LogDrain, error) {
+		return sharedDrain{d}, nil
+	})
+}
+
+// sharedDrain hides its drain's Close from Logplex.
+type sharedDrain struct{ core.LogDrain }
+
 // Schemes is a DrainFactory dispatching on the URL scheme ("syslog",
 // "syslog+tls", "https", "http", …).
 type Schemes map[string]DrainFactory

@@ -609,3 +609,31 @@ func TestSessions(t *testing.T) {
 		}
 	})
 }
+
+type closingDrain struct {
+	fakeDrain
+	closed bool
+}
+
+func (c *closingDrain) Close() error { c.closed = true; return nil }
+
+func TestSharedDrainIsNotClosed(t *testing.T) {
+	rec := newRecorder()
+	shared := &closingDrain{fakeDrain: fakeDrain{deliver: rec.Deliver}}
+	lp := New(Config{Drains: Schemes{"https": Shared(shared)}})
+	ctx := context.Background()
+	for _, u := range []string{"https://a.example.com/", "https://b.example.com/"} {
+		if _, err := lp.AddDrain(ctx, "myapp", u, DrainOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = lp.WriteLine("myapp", "app", "web.1", "x")
+	rec.waitFor(t, "both drains", func(m []core.LogMessage) bool { return len(m) == 2 })
+	if err := lp.RemoveDrain("myapp", "https://a.example.com/"); err != nil {
+		t.Fatal(err)
+	}
+	lp.Close()
+	if shared.closed {
+		t.Errorf("Logplex closed a shared drain")
+	}
+}
