@@ -52,17 +52,17 @@ func DrainDeliverySuite(info core.PluginInfo, newDrain NewDrainFunc) Suite {
 	}
 }
 
-// deliveryChecks returns the checks; the lead's drainDeliveryChecks(target)
+// deliveryChecks returns the checks; the drain suite's drainDeliveryChecks(target)
 // adapts a DrainTarget to it.
 func deliveryChecks(newDrain NewDrainFunc) []Check {
-	env := func(t *T) (DrainEnv, *testCA) {
-		ca, err := newTestCA("paasd conformance CA")
+	env := func(t *T) (DrainEnv, *ddCA) {
+		ca, err := newDDCA("paasd conformance CA")
 		if err != nil {
 			t.Fatalf("%v", err)
 		}
 		return DrainEnv{CAPEM: string(ca.certPEM)}, ca
 	}
-	fresh := func(t *T) (core.LogDrain, *testCA) {
+	fresh := func(t *T) (core.LogDrain, *ddCA) {
 		e, ca := env(t)
 		d := newDrain(t, e)
 		if d == nil {
@@ -80,56 +80,56 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 			Title: "syslog:// delivers each message as one RFC 6587 octet-counted RFC 5424 frame with Logplex's fields",
 			Run: func(t *T) {
 				d, _ := fresh(t)
-				r := newSyslogReceiver(t, nil, 0)
-				b := sampleBatch("syslog://"+r.addr(), 3, nil)
-				deliverWithRetry(t, d, b)
-				sameMessages(t, b.Messages, r.waitFor(t, 3))
+				r := newDDSyslogReceiver(t, nil, 0)
+				b := ddBatch("syslog://"+r.addr(), 3, nil)
+				ddDeliverWithRetry(t, d, b)
+				ddSameMessages(t, b.Messages, r.waitFor(t, 3))
 			}},
 		{ID: "drain.delivery.syslog.order", Level: Must, Capability: DrainCapSyslog,
 			Title: "syslog:// keeps every message, in order within each source, across batches",
 			Run: func(t *T) {
 				d, _ := fresh(t)
-				r := newSyslogReceiver(t, nil, 0)
+				r := newDDSyslogReceiver(t, nil, 0)
 				var all []core.LogMessage
 				for i := range 5 {
-					b := sampleBatch("syslog://"+r.addr(), 200, []string{"web.1", "router", "worker.1"})
+					b := ddBatch("syslog://"+r.addr(), 200, []string{"web.1", "router", "worker.1"})
 					b.FrameID = fmt.Sprintf("frame-%d", i)
 					for j := range b.Messages {
 						b.Messages[j].Text = fmt.Sprintf("batch %d line %d", i, j)
 					}
-					deliverWithRetry(t, d, b)
+					ddDeliverWithRetry(t, d, b)
 					all = append(all, b.Messages...)
 				}
 				got := r.waitFor(t, len(all))
-				checkPerSourceOrder(t, all, got)
+				ddPerSourceOrder(t, all, got)
 			}},
 		{ID: "drain.delivery.syslog.large", Level: Must, Capability: DrainCapSyslog,
 			Title: "syslog:// delivers a message of 10,000 bytes intact",
 			Run: func(t *T) {
 				d, _ := fresh(t)
-				r := newSyslogReceiver(t, nil, 0)
-				b := sampleBatch("syslog://"+r.addr(), 2, nil)
+				r := newDDSyslogReceiver(t, nil, 0)
+				b := ddBatch("syslog://"+r.addr(), 2, nil)
 				b.Messages[0].Text = strings.Repeat("x", 10000)
-				deliverWithRetry(t, d, b)
-				sameMessages(t, b.Messages, r.waitFor(t, 2))
+				ddDeliverWithRetry(t, d, b)
+				ddSameMessages(t, b.Messages, r.waitFor(t, 2))
 			}},
 		{ID: "drain.delivery.syslog.reconnect", Level: Must, Capability: DrainCapSyslog,
 			Title: "syslog:// reconnects after the receiver closes the connection; retried batches arrive",
 			Run: func(t *T) {
 				d, _ := fresh(t)
-				r := newSyslogReceiver(t, nil, 5)
-				b1 := sampleBatch("syslog://"+r.addr(), 5, nil)
-				deliverWithRetry(t, d, b1)
+				r := newDDSyslogReceiver(t, nil, 5)
+				b1 := ddBatch("syslog://"+r.addr(), 5, nil)
+				ddDeliverWithRetry(t, d, b1)
 				r.waitFor(t, 5)
 				// The receiver has closed the first connection. Deliver until a
 				// batch demonstrably arrives on a new one.
 				var want []core.LogMessage
 				for i := 0; ; i++ {
-					b := sampleBatch("syslog://"+r.addr(), 3, nil)
+					b := ddBatch("syslog://"+r.addr(), 3, nil)
 					for j := range b.Messages {
 						b.Messages[j].Text = fmt.Sprintf("after close %d.%d", i, j)
 					}
-					deliverWithRetry(t, d, b)
+					ddDeliverWithRetry(t, d, b)
 					want = b.Messages
 					r.mu.Lock()
 					conns := r.conns
@@ -145,7 +145,7 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 				}
 				for {
 					got := r.received()
-					if containsAll(got, want) {
+					if ddContainsAll(got, want) {
 						return
 					}
 					select {
@@ -156,14 +156,14 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 				}
 			}},
 		{ID: "drain.delivery.syslog.unreachable", Level: Must, Capability: DrainCapSyslog,
-			Title: "syslog:// to a closed port fails with a retryable error (ErrUnavailable or ErrTimeout), promptly",
+			Title: "syslog:// to a closed port fails with a ddRetryable error (ErrUnavailable or ErrTimeout), promptly",
 			Run: func(t *T) {
 				d, _ := fresh(t)
-				addr := closedPort(t)
+				addr := ddClosedPort(t)
 				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 				defer cancel()
-				_, err := d.Deliver(ctx, sampleBatch("syslog://"+addr, 1, nil))
-				if !retryable(err) {
+				_, err := d.Deliver(ctx, ddBatch("syslog://"+addr, 1, nil))
+				if !ddRetryable(err) {
 					t.Fatalf("Deliver to a closed port: %v, want an error wrapping ErrUnavailable or ErrTimeout", err)
 				}
 			}},
@@ -171,7 +171,7 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 			Title: "a syslog:// URL without a port is refused with ErrInvalid",
 			Run: func(t *T) {
 				d, _ := fresh(t)
-				_, err := d.Deliver(t.Context(), sampleBatch("syslog://127.0.0.1", 1, nil))
+				_, err := d.Deliver(t.Context(), ddBatch("syslog://127.0.0.1", 1, nil))
 				if !errors.Is(err, core.ErrInvalid) {
 					t.Fatalf("Deliver: %v, want ErrInvalid", err)
 				}
@@ -184,16 +184,16 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 				if err != nil {
 					t.Fatalf("%v", err)
 				}
-				r := newSyslogReceiver(t, cfg, 0)
-				b := sampleBatch("syslog+tls://"+r.addr(), 50, []string{"web.1", "web.2"})
-				deliverWithRetry(t, d, b)
-				sameMessages(t, b.Messages, r.waitFor(t, 50))
+				r := newDDSyslogReceiver(t, cfg, 0)
+				b := ddBatch("syslog+tls://"+r.addr(), 50, []string{"web.1", "web.2"})
+				ddDeliverWithRetry(t, d, b)
+				ddSameMessages(t, b.Messages, r.waitFor(t, 50))
 			}},
 		{ID: "drain.delivery.syslog-tls.untrusted", Level: Must, Capability: DrainCapSyslogTLS,
 			Title: "syslog+tls:// refuses a receiver whose certificate is not trusted, and sends it nothing",
 			Run: func(t *T) {
 				d, _ := fresh(t)
-				other, err := newTestCA("untrusted CA")
+				other, err := newDDCA("untrusted CA")
 				if err != nil {
 					t.Fatalf("%v", err)
 				}
@@ -201,10 +201,10 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 				if err != nil {
 					t.Fatalf("%v", err)
 				}
-				r := newSyslogReceiver(t, cfg, 0)
+				r := newDDSyslogReceiver(t, cfg, 0)
 				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 				defer cancel()
-				if _, err := d.Deliver(ctx, sampleBatch("syslog+tls://"+r.addr(), 3, nil)); err == nil {
+				if _, err := d.Deliver(ctx, ddBatch("syslog+tls://"+r.addr(), 3, nil)); err == nil {
 					t.Fatalf("Deliver to an untrusted receiver succeeded")
 				}
 				if got := r.received(); len(got) != 0 {
@@ -219,9 +219,9 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 				if err != nil {
 					t.Fatalf("%v", err)
 				}
-				r := newHTTPSReceiver(t, cfg)
-				b := sampleBatch(r.url(), 10, []string{"web.1", "router"})
-				deliverWithRetry(t, d, b)
+				r := newDDHTTPSReceiver(t, cfg)
+				b := ddBatch(r.url(), 10, []string{"web.1", "router"})
+				ddDeliverWithRetry(t, d, b)
 				reqs, msgs := r.snapshot()
 				if len(reqs) != 1 {
 					t.Fatalf("%d requests for a 10-message batch, want 1", len(reqs))
@@ -230,7 +230,7 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 				if ct := h.Get("Content-Type"); ct != "application/logplex-1" {
 					t.Errorf("Content-Type %q, want application/logplex-1", ct)
 				}
-				if n, err := countHeader(h); err != nil || n != 10 {
+				if n, err := ddCountHeader(h); err != nil || n != 10 {
 					t.Errorf("Logplex-Msg-Count %q, want 10", h.Get("Logplex-Msg-Count"))
 				}
 				if got := h.Get("Logplex-Frame-Id"); got != b.FrameID {
@@ -242,7 +242,7 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 				if reqs[0].err != nil {
 					t.Fatalf("body: %v", reqs[0].err)
 				}
-				sameMessages(t, b.Messages, msgs)
+				ddSameMessages(t, b.Messages, msgs)
 			}},
 		{ID: "drain.delivery.https.batching", Level: Must, Capability: DrainCapHTTPS,
 			Title: "https:// splits a large batch into requests of at most 100 KiB, delivering every message in order",
@@ -252,19 +252,19 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 				if err != nil {
 					t.Fatalf("%v", err)
 				}
-				r := newHTTPSReceiver(t, cfg)
-				b := sampleBatch(r.url(), 3000, []string{"web.1", "web.2", "router"})
+				r := newDDHTTPSReceiver(t, cfg)
+				b := ddBatch(r.url(), 3000, []string{"web.1", "web.2", "router"})
 				for i := range b.Messages {
 					b.Messages[i].Text = fmt.Sprintf("%06d %s", i, strings.Repeat("y", 200))
 				}
-				deliverWithRetry(t, d, b)
+				ddDeliverWithRetry(t, d, b)
 				reqs, msgs := r.snapshot()
 				total := 0
 				for i, rq := range reqs {
 					if rq.body > 100<<10 {
 						t.Errorf("request %d: body of %d bytes, over 100 KiB", i, rq.body)
 					}
-					if n, err := countHeader(rq.header); err != nil || n != len(rq.msgs) {
+					if n, err := ddCountHeader(rq.header); err != nil || n != len(rq.msgs) {
 						t.Errorf("request %d: Logplex-Msg-Count %q for %d frames", i, rq.header.Get("Logplex-Msg-Count"), len(rq.msgs))
 					}
 					total += len(rq.msgs)
@@ -275,7 +275,7 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 				if total != len(b.Messages) {
 					t.Errorf("received %d messages, sent %d", total, len(b.Messages))
 				}
-				sameMessages(t, b.Messages, msgs)
+				ddSameMessages(t, b.Messages, msgs)
 			}},
 		{ID: "drain.delivery.https.retry-dedup", Level: Must, Capability: DrainCapHTTPS,
 			Title: "https:// retries a failed batch with the same Logplex-Frame-Id, so a de-duplicating receiver keeps one copy",
@@ -285,13 +285,13 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 				if err != nil {
 					t.Fatalf("%v", err)
 				}
-				r := newHTTPSReceiver(t, cfg)
+				r := newDDHTTPSReceiver(t, cfg)
 				r.failNext = 2
-				b := sampleBatch(r.url(), 20, nil)
-				deliverWithRetry(t, d, b)
+				b := ddBatch(r.url(), 20, nil)
+				ddDeliverWithRetry(t, d, b)
 				// Deliver the same batch again, as Logplex does when an answer
 				// is lost: the receiver must see the same Frame-Id and drop it.
-				deliverWithRetry(t, d, b)
+				ddDeliverWithRetry(t, d, b)
 				reqs, msgs := r.snapshot()
 				if len(reqs) < 4 {
 					t.Fatalf("%d requests, want at least 4 (2 refused, 1 accepted, 1 duplicate)", len(reqs))
@@ -304,7 +304,7 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 				if !reqs[len(reqs)-1].dup {
 					t.Errorf("the redelivered batch was not recognised as a duplicate")
 				}
-				sameMessages(t, b.Messages, msgs)
+				ddSameMessages(t, b.Messages, msgs)
 			}},
 		{ID: "drain.delivery.https.rejected", Level: Should, Capability: DrainCapHTTPS,
 			Title: "https:// reports a 4xx answer as ErrInvalid (not worth retrying)",
@@ -314,9 +314,9 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 				if err != nil {
 					t.Fatalf("%v", err)
 				}
-				r := newHTTPSReceiver(t, cfg)
+				r := newDDHTTPSReceiver(t, cfg)
 				r.status = 400
-				if _, err := d.Deliver(t.Context(), sampleBatch(r.url(), 1, nil)); !errors.Is(err, core.ErrInvalid) {
+				if _, err := d.Deliver(t.Context(), ddBatch(r.url(), 1, nil)); !errors.Is(err, core.ErrInvalid) {
 					t.Fatalf("Deliver to a receiver answering 400: %v, want ErrInvalid", err)
 				}
 			}},
@@ -328,18 +328,18 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 				if err != nil {
 					t.Fatalf("%v", err)
 				}
-				r := newHTTPSReceiver(t, cfg)
+				r := newDDHTTPSReceiver(t, cfg)
 				r.hang = make(chan struct{})
 				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 				defer cancel()
 				done := make(chan error, 1)
 				go func() {
-					_, err := d.Deliver(ctx, sampleBatch(r.url(), 1, nil))
+					_, err := d.Deliver(ctx, ddBatch(r.url(), 1, nil))
 					done <- err
 				}()
 				select {
 				case err := <-done:
-					if !retryable(err) {
+					if !ddRetryable(err) {
 						t.Fatalf("Deliver to a hung receiver: %v, want ErrTimeout or ErrUnavailable", err)
 					}
 				case <-time.After(30 * time.Second):
@@ -350,7 +350,7 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 			Title: "https:// refuses a receiver whose certificate is not trusted, and posts it nothing",
 			Run: func(t *T) {
 				d, _ := fresh(t)
-				other, err := newTestCA("untrusted CA")
+				other, err := newDDCA("untrusted CA")
 				if err != nil {
 					t.Fatalf("%v", err)
 				}
@@ -358,10 +358,10 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 				if err != nil {
 					t.Fatalf("%v", err)
 				}
-				r := newHTTPSReceiver(t, cfg)
+				r := newDDHTTPSReceiver(t, cfg)
 				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 				defer cancel()
-				if _, err := d.Deliver(ctx, sampleBatch(r.url(), 1, nil)); err == nil {
+				if _, err := d.Deliver(ctx, ddBatch(r.url(), 1, nil)); err == nil {
 					t.Fatalf("Deliver to an untrusted receiver succeeded")
 				}
 				if reqs, _ := r.snapshot(); len(reqs) != 0 {
@@ -371,8 +371,8 @@ func deliveryChecks(newDrain NewDrainFunc) []Check {
 	}
 }
 
-// sampleBatch makes n messages cycling through procids (default web.1).
-func sampleBatch(url string, n int, procids []string) core.DrainBatch {
+// ddBatch makes n messages cycling through procids (default web.1).
+func ddBatch(url string, n int, procids []string) core.DrainBatch {
 	if len(procids) == 0 {
 		procids = []string{"web.1"}
 	}
@@ -391,13 +391,13 @@ func sampleBatch(url string, n int, procids []string) core.DrainBatch {
 	return b
 }
 
-func retryable(err error) bool {
+func ddRetryable(err error) bool {
 	return errors.Is(err, core.ErrUnavailable) || errors.Is(err, core.ErrTimeout)
 }
 
-// deliverWithRetry delivers b as Logplex does: a retryable error is retried
+// ddDeliverWithRetry delivers b as Logplex does: a ddRetryable error is retried
 // with backoff and the same batch; anything else fails the check.
-func deliverWithRetry(t *T, d core.LogDrain, b core.DrainBatch) {
+func ddDeliverWithRetry(t *T, d core.LogDrain, b core.DrainBatch) {
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -409,8 +409,8 @@ func deliverWithRetry(t *T, d core.LogDrain, b core.DrainBatch) {
 			}
 			return
 		}
-		if !retryable(err) {
-			t.Fatalf("Deliver: %v (not retryable)", err)
+		if !ddRetryable(err) {
+			t.Fatalf("Deliver: %v (not ddRetryable)", err)
 		}
 		if attempt == 15 {
 			t.Fatalf("Deliver still failing after %d attempts: %v", attempt, err)
@@ -424,8 +424,8 @@ func deliverWithRetry(t *T, d core.LogDrain, b core.DrainBatch) {
 	}
 }
 
-// sameMessages checks got equals want (time to the microsecond).
-func sameMessages(t *T, want, got []core.LogMessage) {
+// ddSameMessages checks got equals want (time to the microsecond).
+func ddSameMessages(t *T, want, got []core.LogMessage) {
 	if len(got) != len(want) {
 		t.Fatalf("received %d messages, sent %d", len(got), len(want))
 	}
@@ -441,7 +441,7 @@ func sameMessages(t *T, want, got []core.LogMessage) {
 	}
 }
 
-func checkPerSourceOrder(t *T, sent, got []core.LogMessage) {
+func ddPerSourceOrder(t *T, sent, got []core.LogMessage) {
 	if len(got) != len(sent) {
 		t.Fatalf("received %d messages, sent %d", len(got), len(sent))
 	}
@@ -460,7 +460,7 @@ func checkPerSourceOrder(t *T, sent, got []core.LogMessage) {
 	}
 }
 
-func containsAll(have, want []core.LogMessage) bool {
+func ddContainsAll(have, want []core.LogMessage) bool {
 	set := map[string]bool{}
 	for _, m := range have {
 		set[m.Text] = true
@@ -473,8 +473,8 @@ func containsAll(have, want []core.LogMessage) bool {
 	return true
 }
 
-// closedPort returns a loopback address nothing listens on.
-func closedPort(t *T) string {
+// ddClosedPort returns a loopback address nothing listens on.
+func ddClosedPort(t *T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)

@@ -10,15 +10,15 @@ import (
 	"github.com/paasd/paasd/core/logplex/syslog"
 )
 
-// lossyDrain is a deliberately broken syslog drain: it dials per batch and
+// ddLossyDrain is a deliberately broken syslog drain: it dials per batch and
 // never sends a batch's last message.
-type lossyDrain struct{}
+type ddLossyDrain struct{}
 
-func (lossyDrain) Describe(context.Context) (core.PluginInfo, error) {
+func (ddLossyDrain) Describe(context.Context) (core.PluginInfo, error) {
 	return core.PluginInfo{ID: "test.drain.lossy", Contract: core.ContractDrain, APIVersions: []int{1}, Capabilities: []string{DrainCapSyslog}}, nil
 }
-func (lossyDrain) Configure(context.Context, core.ConfigureRequest) error { return nil }
-func (lossyDrain) Deliver(ctx context.Context, b core.DrainBatch) (core.DeliverResult, error) {
+func (ddLossyDrain) Configure(context.Context, core.ConfigureRequest) error { return nil }
+func (ddLossyDrain) Deliver(ctx context.Context, b core.DrainBatch) (core.DeliverResult, error) {
 	u, err := url.Parse(b.URL)
 	if err != nil || u.Port() == "" {
 		return core.DeliverResult{}, core.ErrInvalid
@@ -38,11 +38,11 @@ func (lossyDrain) Deliver(ctx context.Context, b core.DrainBatch) (core.DeliverR
 }
 
 func TestDeliverySuiteCatchesALossyDrain(t *testing.T) {
-	d := lossyDrain{}
+	d := ddLossyDrain{}
 	info, _ := d.Describe(context.Background())
 	s := DrainDeliverySuite(info, func(*T, DrainEnv) core.LogDrain { return d })
 	for i := range s.Checks {
-		s.Checks[i].Run = withShortTimeout(s.Checks[i].Run)
+		s.Checks[i].Run = ddWithShortTimeout(s.Checks[i].Run)
 	}
 	rep := Run(context.Background(), s, "lossy")
 	if rep.Conformant {
@@ -69,8 +69,8 @@ func TestDeliverySuiteCatchesALossyDrain(t *testing.T) {
 	}
 }
 
-// withShortTimeout bounds a check that waits for messages that never come.
-func withShortTimeout(run func(*T)) func(*T) {
+// ddWithShortTimeout bounds a check that waits for messages that never come.
+func ddWithShortTimeout(run func(*T)) func(*T) {
 	return func(t *T) {
 		ctx, cancel := context.WithTimeout(t.ctx, 3e9)
 		defer cancel()

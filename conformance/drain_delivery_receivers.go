@@ -22,14 +22,14 @@ import (
 	"github.com/paasd/paasd/core/logplex/syslog"
 )
 
-// testCA is a throwaway certificate authority for the suite's TLS receivers.
-type testCA struct {
+// ddCA is a throwaway certificate authority for the suite's TLS receivers.
+type ddCA struct {
 	cert    *x509.Certificate
 	key     *ecdsa.PrivateKey
 	certPEM []byte
 }
 
-func newTestCA(name string) (*testCA, error) {
+func newDDCA(name string) (*ddCA, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("test CA key: %w", err)
@@ -51,11 +51,11 @@ func newTestCA(name string) (*testCA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("test CA certificate: %w", err)
 	}
-	return &testCA{cert: cert, key: key, certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
+	return &ddCA{cert: cert, key: key, certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
 }
 
 // serverConfig returns a TLS config with a leaf for 127.0.0.1 and localhost.
-func (ca *testCA) serverConfig() (*tls.Config, error) {
+func (ca *ddCA) serverConfig() (*tls.Config, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("leaf key: %w", err)
@@ -77,9 +77,9 @@ func (ca *testCA) serverConfig() (*tls.Config, error) {
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}, nil
 }
 
-// syslogReceiver is a real TCP (or TLS) syslog receiver decoding
+// ddSyslogReceiver is a real TCP (or TLS) syslog receiver decoding
 // octet-counted frames.
-type syslogReceiver struct {
+type ddSyslogReceiver struct {
 	ln net.Listener
 
 	mu      sync.Mutex
@@ -92,7 +92,7 @@ type syslogReceiver struct {
 	closeAfter int
 }
 
-func newSyslogReceiver(t *T, tlsCfg *tls.Config, closeAfter int) *syslogReceiver {
+func newDDSyslogReceiver(t *T, tlsCfg *tls.Config, closeAfter int) *ddSyslogReceiver {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
@@ -100,15 +100,15 @@ func newSyslogReceiver(t *T, tlsCfg *tls.Config, closeAfter int) *syslogReceiver
 	if tlsCfg != nil {
 		ln = tls.NewListener(ln, tlsCfg)
 	}
-	r := &syslogReceiver{ln: ln, changed: make(chan struct{}, 1), closeAfter: closeAfter}
+	r := &ddSyslogReceiver{ln: ln, changed: make(chan struct{}, 1), closeAfter: closeAfter}
 	t.Cleanup(func() { ln.Close() })
 	go r.accept()
 	return r
 }
 
-func (r *syslogReceiver) addr() string { return r.ln.Addr().String() }
+func (r *ddSyslogReceiver) addr() string { return r.ln.Addr().String() }
 
-func (r *syslogReceiver) accept() {
+func (r *ddSyslogReceiver) accept() {
 	for {
 		c, err := r.ln.Accept()
 		if err != nil {
@@ -122,7 +122,7 @@ func (r *syslogReceiver) accept() {
 	}
 }
 
-func (r *syslogReceiver) serve(c net.Conn, first bool) {
+func (r *ddSyslogReceiver) serve(c net.Conn, first bool) {
 	defer c.Close()
 	dec := syslog.NewDecoder(c, 64<<10)
 	for n := 0; ; n++ {
@@ -152,7 +152,7 @@ func (r *syslogReceiver) serve(c net.Conn, first bool) {
 	}
 }
 
-func (r *syslogReceiver) signal() {
+func (r *ddSyslogReceiver) signal() {
 	select {
 	case r.changed <- struct{}{}:
 	default:
@@ -160,7 +160,7 @@ func (r *syslogReceiver) signal() {
 }
 
 // waitFor waits until n messages arrived or the check's context ends.
-func (r *syslogReceiver) waitFor(t *T, n int) []core.LogMessage {
+func (r *ddSyslogReceiver) waitFor(t *T, n int) []core.LogMessage {
 	for {
 		r.mu.Lock()
 		msgs, errs := append([]core.LogMessage(nil), r.msgs...), r.errs
@@ -179,14 +179,14 @@ func (r *syslogReceiver) waitFor(t *T, n int) []core.LogMessage {
 	}
 }
 
-func (r *syslogReceiver) received() []core.LogMessage {
+func (r *ddSyslogReceiver) received() []core.LogMessage {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]core.LogMessage(nil), r.msgs...)
 }
 
-// logplexRequest is one request an HTTPS receiver got.
-type logplexRequest struct {
+// ddRequest is one request an HTTPS receiver got.
+type ddRequest struct {
 	header http.Header
 	msgs   []core.LogMessage
 	body   int
@@ -194,13 +194,13 @@ type logplexRequest struct {
 	dup    bool
 }
 
-// httpsReceiver is a real HTTPS application/logplex-1 receiver that drops
+// ddHTTPSReceiver is a real HTTPS application/logplex-1 receiver that drops
 // requests whose Logplex-Frame-Id it already accepted.
-type httpsReceiver struct {
+type ddHTTPSReceiver struct {
 	srv *httptest.Server
 
 	mu       sync.Mutex
-	reqs     []logplexRequest
+	reqs     []ddRequest
 	accepted map[string]bool
 	msgs     []core.LogMessage
 	failNext int // answer 503 to this many requests first
@@ -209,8 +209,8 @@ type httpsReceiver struct {
 	changed  chan struct{}
 }
 
-func newHTTPSReceiver(t *T, tlsCfg *tls.Config) *httpsReceiver {
-	r := &httpsReceiver{accepted: map[string]bool{}, changed: make(chan struct{}, 1)}
+func newDDHTTPSReceiver(t *T, tlsCfg *tls.Config) *ddHTTPSReceiver {
+	r := &ddHTTPSReceiver{accepted: map[string]bool{}, changed: make(chan struct{}, 1)}
 	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serveHTTP))
 	r.srv.TLS = tlsCfg
 	r.srv.StartTLS()
@@ -227,11 +227,11 @@ func newHTTPSReceiver(t *T, tlsCfg *tls.Config) *httpsReceiver {
 	return r
 }
 
-func (r *httpsReceiver) url() string { return r.srv.URL + "/logs" }
+func (r *ddHTTPSReceiver) url() string { return r.srv.URL + "/logs" }
 
-func (r *httpsReceiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
+func (r *ddHTTPSReceiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(req.Body, 16<<20))
-	lr := logplexRequest{header: req.Header.Clone(), body: len(body), err: err}
+	lr := ddRequest{header: req.Header.Clone(), body: len(body), err: err}
 	if err == nil {
 		lr.msgs, lr.err = syslog.ParseFrames(body, 64<<10)
 	}
@@ -275,13 +275,13 @@ func (r *httpsReceiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-func (r *httpsReceiver) snapshot() ([]logplexRequest, []core.LogMessage) {
+func (r *ddHTTPSReceiver) snapshot() ([]ddRequest, []core.LogMessage) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]logplexRequest(nil), r.reqs...), append([]core.LogMessage(nil), r.msgs...)
+	return append([]ddRequest(nil), r.reqs...), append([]core.LogMessage(nil), r.msgs...)
 }
 
-// countHeader parses Logplex-Msg-Count.
-func countHeader(h http.Header) (int, error) {
+// ddCountHeader parses Logplex-Msg-Count.
+func ddCountHeader(h http.Header) (int, error) {
 	return strconv.Atoi(h.Get("Logplex-Msg-Count"))
 }
