@@ -206,6 +206,11 @@ func FuzzParse(f *testing.F) {
 		if m2.Priority != m.Priority || m2.Host != m.Host || m2.App != m.App || m2.ProcID != m.ProcID || m2.MsgID != m.MsgID {
 			t.Fatalf("header changed: %+v -> %+v", m, m2)
 		}
+		// The caching Encoder renders exactly what AppendMessage does.
+		e := Encoder{Flavor: RFC5424}
+		if a, b := e.AppendFrame(nil, m), AppendFrame(nil, m, RFC5424); string(a) != string(b) {
+			t.Fatalf("Encoder %q != AppendFrame %q", a, b)
+		}
 	})
 }
 
