@@ -6,7 +6,9 @@ package builtins
 import (
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/pluginhost"
+	"github.com/paasd/paasd/plugins/drains/httpsdrain"
 	"github.com/paasd/paasd/plugins/drains/redact"
+	syslogdrain "github.com/paasd/paasd/plugins/drains/syslog"
 )
 
 // Register adds every builtin implementation to r. A duplicate name within a
@@ -14,4 +16,6 @@ import (
 func Register(r *pluginhost.Registry) {
 	// log drains
 	r.MustRegister(core.ContractDrain, "redact", func() core.Plugin { return redact.New() })
+	r.MustRegister(core.ContractDrain, "syslog", func() core.Plugin { return syslogdrain.New() })
+	r.MustRegister(core.ContractDrain, "https", func() core.Plugin { return httpsdrain.New() })
 }
