@@ -89,7 +89,10 @@ type RouteFunc func(app string, backends []core.Backend, state core.AppState)
 
 // Info describes one managed dyno.
 type Info struct {
-	ID        string
+	ID string
+	// AppID is the key the manager files the dyno under (Desired.AppID, or
+	// Desired.App when that is empty); App is the app's name.
+	AppID     string
 	App       string
 	Name      string
 	Type      string
@@ -234,7 +237,10 @@ func (m *Manager) Apply(ctx context.Context, d Desired) error {
 	if m.closed {
 		return fmt.Errorf("dyno manager is closed: %w", core.ErrUnavailable)
 	}
-	a := m.app(d.App)
+	if d.AppID == "" {
+		d.AppID = d.App
+	}
+	a := m.app(d.AppID)
 	if a.have && a.desired.Release != d.Release {
 		a.crashes = map[string]int{}
 	}
@@ -246,7 +252,7 @@ func (m *Manager) Apply(ctx context.Context, d Desired) error {
 	}
 	a.desired = d
 	a.have = true
-	m.reconcileLocked(d.App)
+	m.reconcileLocked(d.AppID)
 	return nil
 }
 
@@ -344,7 +350,7 @@ func (m *Manager) startLocked(a *appState, d Desired, p Process, name string) *d
 	now := time.Now()
 	x := &dyno{
 		info: Info{
-			ID: newID(d.App, name), App: d.App, Name: name, Type: p.Type, Command: p.Command,
+			ID: newID(d.App, name), AppID: d.AppID, App: d.App, Name: name, Type: p.Type, Command: p.Command,
 			Size: sizeOr(p.Size), Release: d.Release, State: core.DynoStarting, StartedAt: now, UpdatedAt: now,
 		},
 		port: port, wanted: true, stopped: make(chan struct{}), wake: make(chan struct{}, 1),
@@ -404,11 +410,11 @@ func (m *Manager) stopLocked(a *appState, x *dyno, why string) {
 		defer cancel()
 		res, err := m.rt.Stop(ctx, x.info.ID, m.opts.StopGrace)
 		if err != nil && !errors.Is(err, core.ErrNotFound) {
-			m.logger.Warn("stop dyno", "app", x.info.App, "dyno", x.info.Name, "err", err)
+			m.logger.Warn("stop dyno", "app", x.info.AppID, "dyno", x.info.Name, "err", err)
 		}
 		if res.Killed {
-			m.logHeroku(x.info.App, x.info.Name, "Error R12 (Exit timeout) -> At least one process failed to exit within 30 seconds of SIGTERM")
-			m.logHeroku(x.info.App, x.info.Name, "Stopping remaining processes with SIGKILL")
+			m.logHeroku(x.info.AppID, x.info.Name, "Error R12 (Exit timeout) -> At least one process failed to exit within 30 seconds of SIGTERM")
+			m.logHeroku(x.info.AppID, x.info.Name, "Stopping remaining processes with SIGKILL")
 		}
 	}()
 }
@@ -426,7 +432,7 @@ func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, ad
 			m.mu.Unlock()
 			return
 		}
-		a := m.apps[x.info.App]
+		a := m.apps[x.info.AppID]
 		if !x.wanted || x.info.OneOff {
 			x.wanted = false
 			m.mu.Unlock()
@@ -434,7 +440,7 @@ func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, ad
 			m.setState(x, core.DynoDown, exitDesc(status, err))
 			m.mu.Lock()
 			delete(a.dynos, x.info.ID)
-			m.publishRoutesLocked(x.info.App)
+			m.publishRoutesLocked(x.info.AppID)
 			m.mu.Unlock()
 			if x.done != nil {
 				x.done <- exitCode(status, err)
@@ -457,7 +463,7 @@ func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, ad
 			m.setState(x, core.DynoCrashed, exitDesc(status, err))
 		}
 		if delay > 0 {
-			m.logHeroku(x.info.App, x.info.Name, fmt.Sprintf("Process crashed; restarting in %s", delay.Round(time.Second)))
+			m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Process crashed; restarting in %s", delay.Round(time.Second)))
 			select {
 			case <-ctx.Done():
 				continue
@@ -534,7 +540,7 @@ func (m *Manager) backoff(n int) time.Duration {
 // ctx ends.
 func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adopted bool) (core.DynoStatus, error) {
 	if !adopted {
-		m.logHeroku(x.info.App, x.info.Name, fmt.Sprintf("Starting process with command `%s`", spec.Command))
+		m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Starting process with command `%s`", spec.Command))
 		st, err := m.rt.Start(ctx, spec)
 		if err != nil {
 			return core.DynoStatus{}, fmt.Errorf("start %s: %w", x.info.Name, err)
@@ -547,7 +553,7 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 	go func() {
 		defer close(logsDone)
 		_ = m.rt.Logs(ctx, x.info.ID, func(l core.LogLine) error {
-			m.emit(x.info.App, core.LogMessage{Time: l.Time, Priority: 190, Host: "host", App: "app", ProcID: x.info.Name, Text: l.Text})
+			m.emit(x.info.AppID, core.LogMessage{Time: l.Time, Priority: 190, Host: "host", App: "app", ProcID: x.info.Name, Text: l.Text})
 			return nil
 		})
 	}()
@@ -578,7 +584,7 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 	select {
 	case <-waitDone:
 	case <-cycle:
-		m.logHeroku(x.info.App, x.info.Name, "Cycling")
+		m.logHeroku(x.info.AppID, x.info.Name, "Cycling")
 		m.mu.Lock()
 		x.restarting = true
 		m.mu.Unlock()
@@ -619,8 +625,8 @@ func (m *Manager) awaitBoot(ctx context.Context, x *dyno, adopted bool) {
 			}
 		}
 		if time.Now().After(deadline) {
-			m.logHeroku(x.info.App, x.info.Name, fmt.Sprintf("Error R10 (Boot timeout) -> Web process failed to bind to $PORT within %s of launch", m.opts.BootTimeout.Round(time.Second)))
-			m.logHeroku(x.info.App, x.info.Name, "Stopping process with SIGKILL")
+			m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Error R10 (Boot timeout) -> Web process failed to bind to $PORT within %s of launch", m.opts.BootTimeout.Round(time.Second)))
+			m.logHeroku(x.info.AppID, x.info.Name, "Stopping process with SIGKILL")
 			_, _ = m.rt.Stop(context.Background(), x.info.ID, 0)
 			return
 		}
@@ -639,7 +645,7 @@ func (m *Manager) awaitBoot(ctx context.Context, x *dyno, adopted bool) {
 func (m *Manager) dynoUp(x *dyno) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	a := m.apps[x.info.App]
+	a := m.apps[x.info.AppID]
 	if a == nil {
 		return
 	}
@@ -648,7 +654,7 @@ func (m *Manager) dynoUp(x *dyno) {
 			m.stopLocked(a, old, "Preboot")
 		}
 	}
-	m.publishRoutesLocked(x.info.App)
+	m.publishRoutesLocked(x.info.AppID)
 }
 
 func (m *Manager) setState(x *dyno, to core.DynoState, why string) {
@@ -657,9 +663,9 @@ func (m *Manager) setState(x *dyno, to core.DynoState, why string) {
 	x.info.State = to
 	x.info.UpdatedAt = time.Now()
 	info := x.info
-	a := m.apps[info.App]
+	a := m.apps[info.AppID]
 	if a != nil && to != core.DynoUp {
-		m.publishRoutesLocked(info.App)
+		m.publishRoutesLocked(info.AppID)
 	}
 	if a != nil && to == core.DynoUp && info.Type != "web" {
 		// Non-web dynos retire their predecessors as soon as they run.
@@ -671,10 +677,10 @@ func (m *Manager) setState(x *dyno, to core.DynoState, why string) {
 	}
 	m.mu.Unlock()
 	if why != "" {
-		m.logHeroku(info.App, info.Name, why)
+		m.logHeroku(info.AppID, info.Name, why)
 	}
 	if from != to {
-		m.logHeroku(info.App, info.Name, fmt.Sprintf("State changed from %s to %s", from, to))
+		m.logHeroku(info.AppID, info.Name, fmt.Sprintf("State changed from %s to %s", from, to))
 	}
 }
 
@@ -705,7 +711,7 @@ func (m *Manager) publishRoutesLocked(app string) {
 	m.opts.Routes(app, backends, state)
 }
 
-func (m *Manager) logState(info Info, text string) { m.logHeroku(info.App, info.Name, text) }
+func (m *Manager) logState(info Info, text string) { m.logHeroku(info.AppID, info.Name, text) }
 
 func (m *Manager) logHeroku(app, proc, text string) {
 	m.emit(app, core.LogMessage{Time: time.Now(), Priority: 190, Host: "host", App: "heroku", ProcID: proc, Text: text})
@@ -878,7 +884,7 @@ func (m *Manager) Run(ctx context.Context, app string, o RunOptions) (Info, erro
 	port := m.allocPortLocked()
 	now := time.Now()
 	x := &dyno{
-		info: Info{ID: newID(app, name), App: app, Name: name, Type: typ, Command: o.Command, Size: sizeOr(o.Size),
+		info: Info{ID: newID(d.App, name), AppID: app, App: d.App, Name: name, Type: typ, Command: o.Command, Size: sizeOr(o.Size),
 			Release: d.Release, State: core.DynoStarting, StartedAt: now, UpdatedAt: now, OneOff: true},
 		port: port, wanted: true, stopped: make(chan struct{}), wake: make(chan struct{}, 1), done: make(chan int, 1),
 	}
@@ -943,9 +949,13 @@ func (m *Manager) Adopt(ctx context.Context) (int, error) {
 	defer m.mu.Unlock()
 	n := 0
 	for _, st := range list {
-		app := st.Labels[LabelApp]
-		if app == "" {
+		name := st.Labels[LabelApp]
+		if name == "" {
 			continue
+		}
+		app := st.Labels[LabelAppID]
+		if app == "" {
+			app = name
 		}
 		if st.State != core.DynoUp && st.State != core.DynoStarting {
 			_ = m.rt.Remove(ctx, st.ID)
@@ -955,7 +965,7 @@ func (m *Manager) Adopt(ctx context.Context) (int, error) {
 		port, _ := strconv.Atoi(st.Labels[LabelPort])
 		a := m.app(app)
 		x := &dyno{
-			info: Info{ID: st.ID, App: app, Name: st.Labels[LabelName], Type: st.Labels[LabelType],
+			info: Info{ID: st.ID, AppID: app, App: name, Name: st.Labels[LabelName], Type: st.Labels[LabelType],
 				Command: st.Labels[LabelCommand], Size: st.Labels[LabelSize], Release: rel, State: st.State,
 				Address: st.Address, StartedAt: st.StartedAt, UpdatedAt: time.Now(), OneOff: st.Labels[LabelOneOff] == "true"},
 			port: port, wanted: true, stopped: make(chan struct{}), wake: make(chan struct{}, 1),
@@ -969,7 +979,7 @@ func (m *Manager) Adopt(ctx context.Context) (int, error) {
 		a.dynos[x.info.ID] = x
 		cctx, cancel := context.WithCancel(context.Background())
 		x.cancel = cancel
-		spec := core.DynoSpec{ID: st.ID, App: app, Name: x.info.Name, Type: x.info.Type, Port: port, Command: x.info.Command, Labels: st.Labels}
+		spec := core.DynoSpec{ID: st.ID, App: name, AppID: app, Name: x.info.Name, Type: x.info.Type, Port: port, Command: x.info.Command, Labels: st.Labels}
 		m.wg.Add(1)
 		go m.supervise(cctx, x, spec, true)
 		n++

@@ -85,7 +85,7 @@ func newTestManager(t *testing.T, rt core.DynoRuntime, o Options) (*Manager, *re
 }
 
 func desired(rel int, procs ...Process) Desired {
-	return Desired{App: "demo", AppID: "id-demo", Release: rel, Slug: "/slugs/x.tgz", Config: map[string]string{"FOO": "bar"}, Processes: procs}
+	return Desired{App: "demo-app", AppID: "demo", Release: rel, Slug: "/slugs/x.tgz", Config: map[string]string{"FOO": "bar"}, Processes: procs}
 }
 
 func upNames(m *Manager) []string {
