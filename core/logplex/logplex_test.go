@@ -545,6 +545,24 @@ func TestSessions(t *testing.T) {
 		{"query overrides", SessionRequest{App: "myapp"}, "?num=1&ps=router",
 			"2026-11-22T01:02:03.123456+00:00 heroku[router]: at=info path=/\n"},
 	}
+	t.Run("event stream for EventSource clients", func(t *testing.T) {
+		sess, err := s.Create(SessionRequest{App: "myapp", Dyno: "router"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodGet, sess.LogplexURL, nil)
+		req.Header.Set("Accept", "text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		want := "data: 2026-11-22T01:02:03.123456+00:00 heroku[router]: at=info path=/\n\n"
+		if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" || string(b) != want {
+			t.Errorf("%s %q\nwant %q", ct, b, want)
+		}
+	})
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			sess, err := s.Create(tc.req)

@@ -189,7 +189,15 @@ func (s *Sessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if lines <= 0 {
 		lines = DefaultRecent
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	// EventSource clients (the Heroku CLI) ask for text/event-stream and
+	// get one "data:" event per line; everyone else gets plain lines.
+	appendLine := AppendLogLine
+	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+		appendLine = appendEvent
+		w.Header().Set("Content-Type", "text/event-stream")
+	} else {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Method == http.MethodHead {
 		return
@@ -198,7 +206,7 @@ func (s *Sessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !c.Tail {
 		var buf []byte
 		for _, m := range s.lp.Recent(c.App, lines, f) {
-			buf = AppendLogLine(buf, &m)
+			buf = appendLine(buf, &m)
 		}
 		_, _ = w.Write(buf)
 		return
@@ -214,10 +222,10 @@ func (s *Sessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if fl != nil {
 		fl.Flush()
 	}
-	s.stream(r.Context(), w, fl, t)
+	s.stream(r.Context(), w, fl, t, appendLine)
 }
 
-func (s *Sessions) stream(ctx context.Context, w http.ResponseWriter, fl http.Flusher, t *Tail) {
+func (s *Sessions) stream(ctx context.Context, w http.ResponseWriter, fl http.Flusher, t *Tail, appendLine func([]byte, *core.LogMessage) []byte) {
 	var msgs []core.LogMessage
 	var buf []byte
 	for {
@@ -228,7 +236,7 @@ func (s *Sessions) stream(ctx context.Context, w http.ResponseWriter, fl http.Fl
 		}
 		buf = buf[:0]
 		for i := range msgs {
-			buf = AppendLogLine(buf, &msgs[i])
+			buf = appendLine(buf, &msgs[i])
 		}
 		if _, err := w.Write(buf); err != nil {
 			return
@@ -237,6 +245,19 @@ func (s *Sessions) stream(ctx context.Context, w http.ResponseWriter, fl http.Fl
 			fl.Flush()
 		}
 	}
+}
+
+// appendEvent appends m as one Server-Sent Event whose data is the
+// `heroku logs` line. A line holding newlines becomes several data fields.
+func appendEvent(dst []byte, m *core.LogMessage) []byte {
+	line := AppendLogLine(nil, m)
+	line = line[:len(line)-1]
+	for _, part := range strings.Split(string(line), "\n") {
+		dst = append(dst, "data: "...)
+		dst = append(dst, strings.TrimSuffix(part, "\r")...)
+		dst = append(dst, '\n')
+	}
+	return append(dst, '\n')
 }
 
 // AppendLogLine appends m in the `heroku logs` format with a newline:
