@@ -99,6 +99,7 @@ type Info struct {
 	Command   string
 	Size      string
 	Release   int
+	ReleaseID string
 	State     core.DynoState
 	Address   string
 	StartedAt time.Time
@@ -351,7 +352,7 @@ func (m *Manager) startLocked(a *appState, d Desired, p Process, name string) *d
 	x := &dyno{
 		info: Info{
 			ID: newID(d.App, name), AppID: d.AppID, App: d.App, Name: name, Type: p.Type, Command: p.Command,
-			Size: sizeOr(p.Size), Release: d.Release, State: core.DynoStarting, StartedAt: now, UpdatedAt: now,
+			Size: sizeOr(p.Size), Release: d.Release, ReleaseID: d.ReleaseID, State: core.DynoStarting, StartedAt: now, UpdatedAt: now,
 		},
 		port: port, wanted: true, stopped: make(chan struct{}), wake: make(chan struct{}, 1),
 	}
@@ -885,7 +886,7 @@ func (m *Manager) Run(ctx context.Context, app string, o RunOptions) (Info, erro
 	now := time.Now()
 	x := &dyno{
 		info: Info{ID: newID(d.App, name), AppID: app, App: d.App, Name: name, Type: typ, Command: o.Command, Size: sizeOr(o.Size),
-			Release: d.Release, State: core.DynoStarting, StartedAt: now, UpdatedAt: now, OneOff: true},
+			Release: d.Release, ReleaseID: d.ReleaseID, State: core.DynoStarting, StartedAt: now, UpdatedAt: now, OneOff: true},
 		port: port, wanted: true, stopped: make(chan struct{}), wake: make(chan struct{}, 1), done: make(chan int, 1),
 	}
 	spec := m.specFor(d, p, x)

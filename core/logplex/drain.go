@@ -98,6 +98,9 @@ func (p *RetryPolicy) setDefaults() {
 
 // DrainOptions configures a drain when it is added.
 type DrainOptions struct {
+	// ID is the drain token ("d.<uuid>") to use, e.g. the one the store
+	// gave the drain; empty generates one.
+	ID string
 	// Filters run in order on every batch before delivery (e.g. Wasm
 	// redaction filters); a filter error drops the batch and is counted.
 	Filters []core.LogFilter
@@ -167,9 +170,13 @@ func (l *Logplex) AddDrain(ctx context.Context, app, rawURL string, opts DrainOp
 	if err != nil {
 		return DrainStatus{}, fmt.Errorf("drain %q for app %s: %w", u.Redacted(), app, err)
 	}
+	id := opts.ID
+	if id == "" {
+		id = "d." + newUUID()
+	}
 	dctx, cancel := context.WithCancel(context.Background())
 	d := &drain{
-		id: "d." + newUUID(), url: rawURL, app: app, impl: impl, filters: opts.Filters, cfg: &l.cfg,
+		id: id, url: rawURL, app: app, impl: impl, filters: opts.Filters, cfg: &l.cfg,
 		buf: make([]core.LogMessage, l.cfg.DrainBuffer), notify: make(chan struct{}, 1),
 		cancel: cancel, done: make(chan struct{}),
 	}
