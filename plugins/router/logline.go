@@ -117,14 +117,14 @@ type logEvent struct {
 // without ever blocking a request: lines go through a bounded channel and
 // are counted and dropped when it is full.
 type logBus struct {
-	ch      chan logEvent
-	onLog   func(app string, msg core.LogMessage)
-	mu      sync.Mutex
-	subs    map[int]chan logEvent
-	nextID  int
+	ch       chan logEvent
+	onLog    func(app string, msg core.LogMessage)
+	mu       sync.Mutex
+	subs     map[int]chan logEvent
+	nextID   int
 	subCount atomic.Int64
 	dropped  atomic.Int64
-	bufPool sync.Pool
+	bufPool  sync.Pool
 }
 
 func newLogBus(size int, onLog func(string, core.LogMessage)) *logBus {

@@ -133,6 +133,8 @@ type Router struct {
 	mu        sync.Mutex // SetRoutes, pools, listeners, wakes
 	pools     map[string]*connPool
 	listeners []net.Listener
+	httpAddr  string
+	httpsAddr string
 	waking    map[string]bool
 	wasm      *wasmHost
 	h2        *http.Server
@@ -272,6 +274,9 @@ func (r *Router) Configure(ctx context.Context, req core.ConfigureRequest) error
 		if err != nil {
 			return fmt.Errorf("router config: http_addr: %w: %w", err, core.ErrInvalid)
 		}
+		r.mu.Lock()
+		r.httpAddr = ln.Addr().String()
+		r.mu.Unlock()
 		go r.Serve(ln) //nolint:errcheck // ends with Close
 	}
 	if cfg.HTTPSAddr != "" {
@@ -279,21 +284,26 @@ func (r *Router) Configure(ctx context.Context, req core.ConfigureRequest) error
 		if err != nil {
 			return fmt.Errorf("router config: https_addr: %w: %w", err, core.ErrInvalid)
 		}
+		r.mu.Lock()
+		r.httpsAddr = ln.Addr().String()
+		r.mu.Unlock()
 		go r.ServeTLS(ln) //nolint:errcheck // ends with Close
 	}
 	return nil
 }
 
-// Addrs returns the addresses the router listens on, in the order the
-// listeners were added.
-func (r *Router) Addrs() []net.Addr {
+// HTTPAddr is the address Configure's http_addr listens on, or "".
+func (r *Router) HTTPAddr() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []net.Addr
-	for _, ln := range r.listeners {
-		out = append(out, ln.Addr())
-	}
-	return out
+	return r.httpAddr
+}
+
+// HTTPSAddr is the address Configure's https_addr listens on, or "".
+func (r *Router) HTTPSAddr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.httpsAddr
 }
 
 // SetRoutes implements core.Router. An older Version than the current

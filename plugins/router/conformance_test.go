@@ -1,0 +1,25 @@
+package router
+
+import (
+	"testing"
+
+	"github.com/paasd/paasd/conformance"
+	"github.com/paasd/paasd/core"
+)
+
+// TestConformance runs the router contract's suite against the reference
+// router, serving HTTP and HTTPS on loopback.
+func TestConformance(t *testing.T) {
+	conformance.Router(t, conformance.RouterTarget{
+		Describe: New(Options{}).Describe,
+		New: func(t *conformance.T) conformance.RouterInstance {
+			r := New(Options{})
+			if err := r.Configure(t.Context(), core.ConfigureRequest{APIVersion: 1,
+				Config: []byte(`{"http_addr":"127.0.0.1:0","https_addr":"127.0.0.1:0"}`)}); err != nil {
+				t.Fatalf("configure: %v", err)
+			}
+			t.Cleanup(func() { r.Close() })
+			return conformance.RouterInstance{Router: r, HTTPAddr: r.HTTPAddr(), HTTPSAddr: r.HTTPSAddr()}
+		},
+	})
+}
