@@ -24,100 +24,39 @@ func (c *conn) proxy(app *appRoute) bool {
 	e := entry{method: q.method, path: q.target, host: q.rawHost, requestID: q.requestID,
 		connect: -1, service: -1, protocol: c.proto}
 	e.fwd = c.fwd()
-
-	// Pick a backend that is still in the current table.
-	var b *backend
-	for attempt := 0; ; attempt++ {
-		b = app.pick()
-		if b == nil {
-			return c.writeError(errH14, app, true)
-		}
-		b.pool.dispatching.Add(1)
-		if !b.pool.retired.Load() {
-			break
-		}
-		b.pool.dispatching.Add(-1)
-		if attempt > 8 {
-			return c.writeError(errH14, app, true)
-		}
-		if app = r.snap.Load().lookup(q.host); app == nil {
-			return c.writeError(errNoApp, nil, true)
-		}
-	}
-	pool := b.pool
-	e.dyno = b.dyno
-	pool.inflight.Add(1)
-	defer pool.inflight.Add(-1)
-	dispatched := false
-	undispatch := func() {
-		if !dispatched {
-			dispatched = true
-			pool.dispatching.Add(-1)
-		}
-	}
-	defer undispatch()
-
-	tConnect := time.Now()
 	var bc *bconn
-	var err error
-	sentAt := tConnect
+	var pool *connPool
+	var sentAt time.Time
 	for try := 0; ; try++ {
-		if try == 0 {
-			bc, err = pool.get()
-		} else {
-			bc, err = pool.dial()
-		}
-		if err != nil {
-			e.connect = time.Since(tConnect)
-			code := errH21
-			if isTimeout(err) {
-				code = errH19
+		if try > 0 {
+			// Route again with the current table: the backend that just
+			// failed us may have been removed meanwhile.
+			if app = r.snap.Load().lookup(q.host); app == nil {
+				return c.writeError(errNoApp, nil, true)
 			}
-			return c.finishError(code, app, &e, true)
-		}
-		e.connect = time.Since(tConnect)
-		c.writeRequestHead(bc.bw, app)
-		if !q.hasBody() {
-			err = bc.bw.Flush()
-		} else {
-			if err = bc.bw.Flush(); err == nil {
-				undispatch()
-				err = c.copyRequestBody(bc.bw)
-				if err == nil {
-					err = bc.bw.Flush()
-				}
+			if code := r.routeError(app); code != nil {
+				return c.writeError(code, app, true)
 			}
 		}
-		undispatch()
-		sentAt = time.Now()
-		if err != nil {
-			bc.c.Close()
-			switch {
-			case errors.Is(err, errBodyLimit):
-				return c.finishError(errBodyTooLarge, app, &e, true)
-			case isClientErr(err):
-				return c.finishError(errH27, app, &e, true)
-			case bc.reused && !q.hasBody() && try == 0:
-				continue // stale keep-alive connection: retry on a new one
-			}
-			return c.finishError(errH18, app, &e, true)
+		b, code := c.dispatch(app)
+		if code != nil {
+			return c.writeError(code, app, true)
 		}
-		_ = bc.c.SetReadDeadline(sentAt.Add(r.opts.RequestTimeout))
-		_, err = bc.br.Peek(1)
-		if err != nil {
-			bc.c.Close()
-			if isTimeout(err) {
-				e.service = time.Since(sentAt)
-				return c.finishError(errH12, app, &e, true)
-			}
-			if bc.reused && !q.hasBody() && try == 0 && isClosed(err) {
-				continue
-			}
-			e.service = time.Since(sentAt)
-			return c.finishError(errH13, app, &e, true)
+		pool = b.pool
+		e.dyno = b.dyno
+		var retry bool
+		var ecode *hcode
+		bc, sentAt, retry, ecode = c.send(pool, &e, try)
+		if ecode != nil {
+			return c.finishError(ecode, app, &e, true)
+		}
+		if retry {
+			continue
 		}
 		break
 	}
+	pool.inflight.Add(1)
+	defer pool.inflight.Add(-1)
 	keep, status, n, code := c.relayResponse(bc, q)
 	e.service = time.Since(sentAt)
 	e.status = status
@@ -141,6 +80,109 @@ func (c *conn) proxy(app *appRoute) bool {
 	}
 	r.logEntry(app, &e)
 	return !q.closeConn
+}
+
+// dispatch picks a backend that is still in the current table and marks it
+// as being dispatched to (the caller's send ends that).
+func (c *conn) dispatch(app *appRoute) (*backend, *hcode) {
+	for attempt := 0; ; attempt++ {
+		b := app.pick()
+		if b == nil {
+			return nil, errH14
+		}
+		b.pool.dispatching.Add(1)
+		if !b.pool.retired.Load() {
+			return b, nil
+		}
+		b.pool.dispatching.Add(-1)
+		if attempt > 8 {
+			return nil, errH14
+		}
+		if app = c.r.snap.Load().lookup(c.q.host); app == nil {
+			return nil, errNoApp
+		}
+	}
+}
+
+// send gets a connection to pool's backend, writes the request and waits
+// for the first response byte. retry is set when a reused keep-alive
+// connection turned out dead before anything was exchanged (safe to route
+// again); code is set for a failure to report.
+func (c *conn) send(pool *connPool, e *entry, try int) (bc *bconn, sentAt time.Time, retry bool, code *hcode) {
+	q := &c.q
+	r := c.r
+	dispatched := false
+	undispatch := func() {
+		if !dispatched {
+			dispatched = true
+			pool.dispatching.Add(-1)
+		}
+	}
+	defer undispatch()
+	tConnect := time.Now()
+	var err error
+	if try < 2 {
+		bc, err = pool.get()
+	} else {
+		bc, err = pool.dial()
+	}
+	e.connect = time.Since(tConnect)
+	if err != nil {
+		if isTimeout(err) {
+			return nil, sentAt, false, errH19
+		}
+		return nil, sentAt, false, errH21
+	}
+	c.writeRequestHead(bc.bw)
+	err = bc.bw.Flush()
+	undispatch()
+	if err == nil && q.hasBody() {
+		err = c.copyRequestBody(bc.bw)
+		if err == nil {
+			err = bc.bw.Flush()
+		}
+	}
+	sentAt = time.Now()
+	// A dead keep-alive connection, or a dyno that was removed from the
+	// table and closed our idempotent request unanswered (a deploy), is
+	// routed again: nothing reached the app.
+	canRetry := func() bool {
+		return !q.hasBody() && try < 3 && (bc.reused || (pool.retired.Load() && idempotent(q.method)))
+	}
+	if err != nil {
+		bc.c.Close()
+		switch {
+		case errors.Is(err, errBodyLimit):
+			return nil, sentAt, false, errBodyTooLarge
+		case isClientErr(err):
+			return nil, sentAt, false, errH27
+		case canRetry():
+			return nil, sentAt, true, nil
+		}
+		return nil, sentAt, false, errH18
+	}
+	_ = bc.c.SetReadDeadline(sentAt.Add(r.opts.RequestTimeout))
+	if _, err = bc.br.Peek(1); err != nil {
+		bc.c.Close()
+		e.service = time.Since(sentAt)
+		switch {
+		case isTimeout(err):
+			return nil, sentAt, false, errH12
+		case canRetry() && isClosed(err):
+			return nil, sentAt, true, nil
+		}
+		return nil, sentAt, false, errH13
+	}
+	return bc, sentAt, false, nil
+}
+
+// idempotent reports whether a request method may be sent twice.
+func idempotent(method []byte) bool {
+	switch string(method) {
+	case "GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE":
+		return true
+	}
+	return false
 }
 
 // isClientErr marks errors from reading the client's request body.
@@ -172,7 +214,7 @@ func (c *conn) finishError(code *hcode, app *appRoute, e *entry, closeConn bool)
 // writeRequestHead writes the request line and headers for the backend:
 // the client's headers minus hop-by-hop ones, plus X-Forwarded-For/Proto/
 // Port, X-Request-Id, X-Request-Start and Via.
-func (c *conn) writeRequestHead(w *bufio.Writer, app *appRoute) {
+func (c *conn) writeRequestHead(w *bufio.Writer) {
 	q := &c.q
 	r := c.r
 	w.Write(q.method)
@@ -189,7 +231,7 @@ func (c *conn) writeRequestHead(w *bufio.Writer, app *appRoute) {
 	}
 	if q.rawHost == nil {
 		w.WriteString("Host: ")
-		w.WriteString(app.route.App + "." + r.baseDomain)
+		w.Write(q.host)
 		w.WriteString("\r\n")
 	}
 	if q.chunked {
@@ -467,6 +509,20 @@ func (c *conn) relayResponse(bc *bconn, q *request) (keep bool, status int, n in
 			return !backendClose, status, n, nil
 		}
 		var body int64
+		idle := r.opts.IdleTimeout
+		var flushErr error
+		wdSet := false
+		bc.onRead = func() {
+			now := time.Now()
+			_ = bc.c.SetReadDeadline(now.Add(idle))
+			if w.Buffered() > 0 && flushErr == nil {
+				_ = c.c.SetWriteDeadline(now.Add(idle))
+				wdSet = true
+				if flushErr = w.Flush(); flushErr != nil {
+					flushErr = clientErr{flushErr}
+				}
+			}
+		}
 		switch {
 		case chunked && q.minor == 0:
 			body, err = c.copyIdle(w, bc, httputil.NewChunkedReader(bc.br), -1)
@@ -475,7 +531,11 @@ func (c *conn) relayResponse(bc *bconn, q *request) (keep bool, status int, n in
 		default:
 			body, err = c.copyIdle(w, bc, bc.br, cl)
 		}
+		bc.onRead = nil
 		n += body
+		if err == nil && flushErr != nil {
+			err = flushErr
+		}
 		if err == nil {
 			err = w.Flush()
 			if err != nil {
@@ -491,6 +551,9 @@ func (c *conn) relayResponse(bc *bconn, q *request) (keep bool, status int, n in
 			default:
 				return false, status, n, errH18
 			}
+		}
+		if wdSet {
+			_ = c.c.SetWriteDeadline(time.Time{})
 		}
 		return !backendClose, status, n, nil
 	}
@@ -509,41 +572,39 @@ func (c *conn) copyIdle(w *bufio.Writer, bc *bconn, src io.Reader, n int64) (int
 		}
 		return int64(m), nil
 	}
-	idle := c.r.opts.IdleTimeout
 	buf := c.r.copyBufs.Get().(*[]byte)
 	defer c.r.copyBufs.Put(buf)
 	var total int64
 	for n < 0 || total < n {
-		_ = bc.c.SetReadDeadline(time.Now().Add(idle))
 		want := int64(len(*buf))
 		if n >= 0 && n-total < want {
 			want = n - total
 		}
 		m, rerr := src.Read((*buf)[:want])
 		if m > 0 {
-			_ = c.c.SetWriteDeadline(time.Now().Add(idle))
 			if _, err := w.Write((*buf)[:m]); err != nil {
 				return total, clientErr{err}
 			}
 			total += int64(m)
 		}
 		if rerr != nil {
-			if errors.Is(rerr, io.EOF) && n < 0 {
-				break
-			}
-			if errors.Is(rerr, io.EOF) {
+			var ce clientErr
+			switch {
+			case errors.As(rerr, &ce):
+				return total, rerr
+			case errors.Is(rerr, io.EOF) && n < 0:
+				return total, nil
+			case errors.Is(rerr, io.EOF):
 				return total, io.ErrUnexpectedEOF
 			}
 			return total, rerr
 		}
 	}
-	_ = c.c.SetWriteDeadline(time.Time{})
 	return total, nil
 }
 
 // copyChunkedResponse passes a chunked response body through.
 func (c *conn) copyChunkedResponse(w *bufio.Writer, bc *bconn) (int64, error) {
-	_ = bc.c.SetReadDeadline(time.Now().Add(c.r.opts.IdleTimeout))
 	cw := &countWriter{w: w}
 	err := copyChunked(cw, bc.br, 0, keepErr, wrapClient)
 	return cw.n, err

@@ -108,6 +108,20 @@ type bconn struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	reused bool
+	// onRead, if set, runs before each read from the network: while a
+	// response body streams, it flushes what the client has not yet got
+	// and pushes the idle deadline forward.
+	onRead func()
+}
+
+// bconnReader is what a bconn's bufio.Reader reads from.
+type bconnReader struct{ bc *bconn }
+
+func (r bconnReader) Read(p []byte) (int, error) {
+	if f := r.bc.onRead; f != nil {
+		f()
+	}
+	return r.bc.c.Read(p)
 }
 
 func newConnPool(addr string, maxIdle int, dialTimeout time.Duration) *connPool {
@@ -133,7 +147,9 @@ func (p *connPool) dial() (*bconn, error) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	return &bconn{c: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 16<<10)}, nil
+	bc := &bconn{c: c, bw: bufio.NewWriterSize(c, 16<<10)}
+	bc.br = bufio.NewReaderSize(bconnReader{bc}, 16<<10)
+	return bc, nil
 }
 
 // put returns a healthy connection for reuse.
