@@ -165,7 +165,8 @@ func normalizeHost(dst, host []byte) ([]byte, bool) {
 		return dst, false
 	}
 	h := host
-	if h[0] == '[' {
+	ipv6 := h[0] == '['
+	if ipv6 {
 		end := bytes.IndexByte(h, ']')
 		if end < 0 {
 			return dst, false
@@ -188,11 +189,15 @@ func normalizeHost(dst, host []byte) ([]byte, bool) {
 		switch {
 		case c >= 'A' && c <= 'Z':
 			c += 'a' - 'A'
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '.', c == '-', c == '_', c == '[', c == ']', c == ':':
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '.', c == '-', c == '_':
+		case ipv6 && (c == '[' || c == ']' || c == ':'):
 		default:
 			return dst[:0], false
 		}
 		dst = append(dst, c)
+	}
+	if ipv6 && (bytes.IndexByte(dst[1:], '[') >= 0 || bytes.IndexByte(dst, ']') != len(dst)-1) {
+		return dst[:0], false
 	}
 	// A trailing dot names the same host.
 	if n := len(dst); n > 1 && dst[n-1] == '.' {

@@ -129,7 +129,7 @@ func TestErrorCodes(t *testing.T) {
 	)
 	for _, tc := range []struct {
 		desc, app, code, desc2 string
-		status               int
+		status                 int
 	}{
 		{desc: "no first byte within the request timeout", app: "slow", code: "H12", desc2: "Request timeout", status: 503},
 		{desc: "closed without a response", app: "closer", code: "H13", desc2: "Connection closed without response", status: 503},
