@@ -441,6 +441,9 @@ func (rc routerChecks) tlsSNI(t *T) {
 			if resp.StatusCode != 200 {
 				t.Fatalf("%s over %s: status %d", tc.host, proto, resp.StatusCode)
 			}
+			if wantMajor := map[string]int{"h2": 2, "http/1.1": 1}[proto]; resp.ProtoMajor != wantMajor {
+				t.Errorf("%s: asked for %s, got HTTP/%d", tc.host, proto, resp.ProtoMajor)
+			}
 			if p := b.lastHeader().Get("X-Forwarded-Proto"); p != "https" {
 				t.Errorf("%s over %s: X-Forwarded-Proto %q, want https", tc.host, proto, p)
 			}

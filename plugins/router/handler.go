@@ -24,6 +24,7 @@ type httpHandler struct {
 	r         *Router
 	once      sync.Once
 	transport *http.Transport
+	rp        *httputil.ReverseProxy
 }
 
 // reqMeta travels in the request context from routing to the proxy.
@@ -50,6 +51,7 @@ func (h *httpHandler) init() {
 			DisableCompression:    true,
 			ForceAttemptHTTP2:     false,
 		}
+		h.rp = h.newReverseProxy()
 	})
 }
 
@@ -203,17 +205,25 @@ func (h *httpHandler) proxy(w http.ResponseWriter, req *http.Request) {
 	m.e.dyno = b.dyno
 	b.pool.inflight.Add(1)
 	defer b.pool.inflight.Add(-1)
-	rp := &httputil.ReverseProxy{
-		Transport:     h.transport,
-		FlushInterval: -1,
+	h.rp.ServeHTTP(w, req)
+}
+
+// newReverseProxy makes the one ReverseProxy of the net/http path; each
+// request's route and backend travel in its context (reqMeta).
+func (h *httpHandler) newReverseProxy() *httputil.ReverseProxy {
+	r := h.r
+	return &httputil.ReverseProxy{
+		Transport:  h.transport,
+		BufferPool: bytePool{&r.copyBufs},
 		Rewrite: func(pr *httputil.ProxyRequest) {
+			m := pr.In.Context().Value(metaKey{}).(*reqMeta)
 			pr.Out.URL.Scheme = "http"
-			pr.Out.URL.Host = b.pool.addr
-			pr.Out.Host = req.Host
+			pr.Out.URL.Host = m.backend.pool.addr
+			pr.Out.Host = pr.In.Host
 			out := pr.Out.Header
 			out.Set("X-Forwarded-For", string(m.e.fwd))
 			out.Set("X-Forwarded-Proto", m.proto)
-			out.Set("X-Forwarded-Port", localPort(req))
+			out.Set("X-Forwarded-Port", localPort(pr.In))
 			out.Set("X-Request-Id", string(m.e.requestID))
 			out.Set("X-Request-Start", strconv.FormatInt(time.Now().UnixMilli(), 10))
 			out.Add("Via", r.opts.Via)
@@ -225,13 +235,20 @@ func (h *httpHandler) proxy(w http.ResponseWriter, req *http.Request) {
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
+			m := req.Context().Value(metaKey{}).(*reqMeta)
 			code := classify(err, req)
 			m.code = code
 			writePage(w, code, m.e.requestID, req.Method == http.MethodHead)
 		},
 	}
-	rp.ServeHTTP(w, req)
 }
+
+// bytePool adapts the router's copy buffers to httputil.BufferPool.
+type bytePool struct{ p *sync.Pool }
+
+func (b bytePool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b bytePool) Put(v []byte) { b.p.Put(&v) }
+
 
 // classify maps a transport error to a Heroku code.
 func classify(err error, req *http.Request) *hcode {
