@@ -249,7 +249,6 @@ type bytePool struct{ p *sync.Pool }
 func (b bytePool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
 func (b bytePool) Put(v []byte) { b.p.Put(&v) }
 
-
 // classify maps a transport error to a Heroku code.
 func classify(err error, req *http.Request) *hcode {
 	var mbe *http.MaxBytesError

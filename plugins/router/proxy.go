@@ -322,6 +322,22 @@ func (cr clientReader) Read(p []byte) (int, error) {
 func wrapClient(err error) error { return clientErr{err} }
 func keepErr(err error) error    { return err }
 
+// writeFailure marks an error from the writer side of a copy.
+type writeFailure struct{ err error }
+
+func (w writeFailure) Error() string { return w.err.Error() }
+
+// markedWriter wraps its writer's errors in writeFailure.
+type markedWriter struct{ w io.Writer }
+
+func (m markedWriter) Write(p []byte) (int, error) {
+	n, err := m.w.Write(p)
+	if err != nil {
+		err = writeFailure{err}
+	}
+	return n, err
+}
+
 // copyChunked passes a chunked body from r to w unchanged, checking its
 // framing and that the data stays within limit (0: no limit). rerr and werr
 // classify read and write errors.
@@ -358,10 +374,10 @@ func copyChunked(w io.Writer, r *bufio.Reader, limit int64, rerr, werr func(erro
 				}
 			}
 		}
-		if _, err := io.CopyN(w, r, size); err != nil {
-			var ce clientErr
-			if errors.As(err, &ce) {
-				return err
+		if _, err := io.CopyN(markedWriter{w}, r, size); err != nil {
+			var we writeFailure
+			if errors.As(err, &we) {
+				return werr(we.err)
 			}
 			return rerr(err)
 		}

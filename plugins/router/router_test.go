@@ -112,6 +112,19 @@ func TestErrorCodes(t *testing.T) {
 		readRequestHead(c)
 		_, _ = io.WriteString(c, "NOT HTTP AT ALL\r\n\r\n")
 	})
+	cutBody := rawBackend(t, func(c net.Conn) {
+		readRequestHead(c)
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+	})
+	streaming := backendFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		for r.Context().Err() == nil {
+			if _, err := w.Write([]byte(strings.Repeat("data ", 1000))); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
 	refused := func() string {
 		ln, _ := net.Listen("tcp", "127.0.0.1:0")
 		a := ln.Addr().String()
@@ -126,6 +139,8 @@ func TestErrorCodes(t *testing.T) {
 		core.Route{App: "closer", Backends: []core.Backend{{Dyno: "web.1", Address: closeNoResp}}},
 		core.Route{App: "bad", Backends: []core.Backend{{Dyno: "web.1", Address: badResp}}},
 		core.Route{App: "refused", Backends: []core.Backend{{Dyno: "web.3", Address: refused}}},
+		core.Route{App: "cut", Backends: []core.Backend{{Dyno: "web.1", Address: cutBody}}},
+		core.Route{App: "stream", Backends: []core.Backend{{Dyno: "web.1", Address: streaming}}},
 	)
 	for _, tc := range []struct {
 		desc, app, code, desc2 string
@@ -165,22 +180,37 @@ func TestErrorCodes(t *testing.T) {
 			t.Errorf("log line %q, want H15", line)
 		}
 	})
+	t.Run("closed mid-body", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/cut", nil)
+		req.Host = "cut.localhost"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			t.Errorf("a truncated body read without error")
+		}
+		line := logs.wait(t, `path="/cut"`)
+		if !strings.HasPrefix(line, `at=error code=H18 desc="Server Request Interrupted"`) {
+			t.Errorf("log line %q, want H18", line)
+		}
+	})
 	t.Run("client gone", func(t *testing.T) {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(c, "GET /gone HTTP/1.1\r\nHost: idle.localhost\r\n\r\n")
+		fmt.Fprintf(c, "GET /gone HTTP/1.1\r\nHost: stream.localhost\r\n\r\n")
 		br := bufio.NewReader(c)
 		if _, err := br.ReadString('\n'); err != nil {
 			t.Fatal(err)
 		}
 		c.Close()
-		// The backend keeps the response open: the router notices either
-		// the client or the backend first; both are logged as errors.
 		line := logs.wait(t, `path="/gone"`)
-		if !strings.HasPrefix(line, "at=error code=H") {
-			t.Errorf("log line %q, want an error line", line)
+		if !strings.HasPrefix(line, `at=error code=H27 desc="Client Request Interrupted"`) || !strings.Contains(line, "status=499") {
+			t.Errorf("log line %q, want H27 with status=499", line)
 		}
 	})
 }
