@@ -54,7 +54,7 @@ type conn struct {
 	hostBuf []byte
 	idBuf   [36]byte
 	xffBuf  []byte
-	line    []byte // log line scratch
+	resp    []byte // response head scratch
 	q       request
 }
 

@@ -414,10 +414,11 @@ func (c *conn) relayResponse(bc *bconn, q *request) (keep bool, status int, n in
 		}
 		status = st
 		w := c.bw
-		w.WriteString("HTTP/1.1")
-		w.Write(bytes.TrimRight(line, "\r\n")[8:])
-		w.WriteString("\r\n")
-		hw := int64(len(line))
+		// The head is built aside and written only once it is known good,
+		// so that an H17 can still be answered with a clean error page.
+		h := append(c.resp[:0], "HTTP/1.1"...)
+		h = append(h, bytes.TrimRight(line, "\r\n")[8:]...)
+		h = append(h, "\r\n"...)
 		var cl int64 = -1
 		chunked, backendClose := false, minor == 0
 		upgrade := false
@@ -478,12 +479,17 @@ func (c *conn) relayResponse(bc *bconn, q *request) (keep bool, status int, n in
 					continue
 				}
 			}
-			w.Write(t)
-			w.WriteString("\r\n")
-			hw += int64(len(hl))
+			h = append(h, t...)
+			h = append(h, "\r\n"...)
+		}
+		c.resp = h
+		if chunked && cl >= 0 {
+			return false, status, n, errH17 // RFC 9112 6.1: never both
 		}
 		if status >= 100 && status < 200 && status != 101 {
-			w.WriteString("\r\n")
+			h = append(h, "\r\n"...)
+			hw := int64(len(h))
+			w.Write(h)
 			if err := w.Flush(); err != nil {
 				return false, status, n, errH27
 			}
@@ -494,7 +500,9 @@ func (c *conn) relayResponse(bc *bconn, q *request) (keep bool, status int, n in
 			if !q.upgrade || !upgrade {
 				return false, status, n, errH17
 			}
-			w.WriteString("Connection: Upgrade\r\n\r\n")
+			h = append(h, "Connection: Upgrade\r\n\r\n"...)
+			hw := int64(len(h))
+			w.Write(h)
 			if err := w.Flush(); err != nil {
 				return false, status, n, errH27
 			}
@@ -510,14 +518,16 @@ func (c *conn) relayResponse(bc *bconn, q *request) (keep bool, status int, n in
 		if chunked && q.minor == 0 {
 			clientClose = true
 		}
-		w.WriteString("Via: ")
-		w.WriteString(r.opts.Via)
+		h = append(h, "Via: "...)
+		h = append(h, r.opts.Via...)
 		if clientClose {
-			w.WriteString("\r\nConnection: close")
+			h = append(h, "\r\nConnection: close"...)
 			q.closeConn = true
 		}
-		w.WriteString("\r\n\r\n")
-		n += hw
+		h = append(h, "\r\n\r\n"...)
+		c.resp = h
+		w.Write(h)
+		n += int64(len(h))
 		if noBody {
 			if err := w.Flush(); err != nil {
 				return false, status, n, errH27

@@ -112,6 +112,10 @@ func TestErrorCodes(t *testing.T) {
 		readRequestHead(c)
 		_, _ = io.WriteString(c, "NOT HTTP AT ALL\r\n\r\n")
 	})
+	bothLengths := rawBackend(t, func(c net.Conn) {
+		readRequestHead(c)
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+	})
 	cutBody := rawBackend(t, func(c net.Conn) {
 		readRequestHead(c)
 		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
@@ -139,6 +143,7 @@ func TestErrorCodes(t *testing.T) {
 		core.Route{App: "closer", Backends: []core.Backend{{Dyno: "web.1", Address: closeNoResp}}},
 		core.Route{App: "bad", Backends: []core.Backend{{Dyno: "web.1", Address: badResp}}},
 		core.Route{App: "refused", Backends: []core.Backend{{Dyno: "web.3", Address: refused}}},
+		core.Route{App: "both", Backends: []core.Backend{{Dyno: "web.1", Address: bothLengths}}},
 		core.Route{App: "cut", Backends: []core.Backend{{Dyno: "web.1", Address: cutBody}}},
 		core.Route{App: "stream", Backends: []core.Backend{{Dyno: "web.1", Address: streaming}}},
 	)
@@ -149,6 +154,7 @@ func TestErrorCodes(t *testing.T) {
 		{desc: "no first byte within the request timeout", app: "slow", code: "H12", desc2: "Request timeout", status: 503},
 		{desc: "closed without a response", app: "closer", code: "H13", desc2: "Connection closed without response", status: 503},
 		{desc: "malformed response", app: "bad", code: "H17", desc2: "Poorly formatted HTTP response", status: 503},
+		{desc: "Content-Length and chunked", app: "both", code: "H17", desc2: "Poorly formatted HTTP response", status: 503},
 		{desc: "connection refused", app: "refused", code: "H21", desc2: "Backend connection refused", status: 503},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
