@@ -11,7 +11,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/paasd/paasd/core"
@@ -21,10 +20,7 @@ import (
 // with wasm middleware. It routes, logs and answers errors exactly like the
 // fast path.
 type httpHandler struct {
-	r         *Router
-	once      sync.Once
-	transport *http.Transport
-	rp        *httputil.ReverseProxy
+	r *Router
 }
 
 // reqMeta travels in the request context from routing to the proxy.
@@ -35,29 +31,14 @@ type reqMeta struct {
 	sentAt  time.Time
 	backend *backend
 	proto   string
+	// wrote is set once the backend's response head went to the client.
+	wrote bool
 }
 
 type metaKey struct{}
 
-func (h *httpHandler) init() {
-	h.once.Do(func() {
-		d := &net.Dialer{Timeout: h.r.opts.ConnectTimeout}
-		h.transport = &http.Transport{
-			DialContext:           d.DialContext,
-			MaxIdleConns:          0,
-			MaxIdleConnsPerHost:   h.r.opts.MaxIdlePerBackend,
-			IdleConnTimeout:       90 * time.Second,
-			ResponseHeaderTimeout: h.r.opts.RequestTimeout,
-			DisableCompression:    true,
-			ForceAttemptHTTP2:     false,
-		}
-		h.rp = h.newReverseProxy()
-	})
-}
-
 // ServeHTTP implements http.Handler.
 func (h *httpHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	h.init()
 	r := h.r
 	m := &reqMeta{proto: "http"}
 	if req.TLS != nil {
@@ -176,95 +157,6 @@ func writePage(w http.ResponseWriter, code *hcode, id []byte, head bool) {
 	if !head {
 		_, _ = w.Write(body)
 	}
-}
-
-// proxy relays a routed request to one of its app's backends.
-func (h *httpHandler) proxy(w http.ResponseWriter, req *http.Request) {
-	m := req.Context().Value(metaKey{}).(*reqMeta)
-	r := h.r
-	app := m.app
-	var b *backend
-	for attempt := 0; ; attempt++ {
-		b = app.pick()
-		if b == nil {
-			m.code = errH14
-			writePage(w, errH14, m.e.requestID, req.Method == http.MethodHead)
-			return
-		}
-		if !b.pool.retired.Load() || attempt > 8 {
-			break
-		}
-		host, _ := normalizeHost(nil, []byte(req.Host))
-		if app = r.snap.Load().lookup(host); app == nil {
-			m.code = errNoApp
-			writePage(w, errNoApp, m.e.requestID, false)
-			return
-		}
-	}
-	m.backend = b
-	m.e.dyno = b.dyno
-	b.pool.inflight.Add(1)
-	defer b.pool.inflight.Add(-1)
-	h.rp.ServeHTTP(w, req)
-}
-
-// newReverseProxy makes the one ReverseProxy of the net/http path; each
-// request's route and backend travel in its context (reqMeta).
-func (h *httpHandler) newReverseProxy() *httputil.ReverseProxy {
-	r := h.r
-	return &httputil.ReverseProxy{
-		Transport:  h.transport,
-		BufferPool: bytePool{&r.copyBufs},
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			m := pr.In.Context().Value(metaKey{}).(*reqMeta)
-			pr.Out.URL.Scheme = "http"
-			pr.Out.URL.Host = m.backend.pool.addr
-			pr.Out.Host = pr.In.Host
-			out := pr.Out.Header
-			out.Set("X-Forwarded-For", string(m.e.fwd))
-			out.Set("X-Forwarded-Proto", m.proto)
-			out.Set("X-Forwarded-Port", localPort(pr.In))
-			out.Set("X-Request-Id", string(m.e.requestID))
-			out.Set("X-Request-Start", strconv.FormatInt(time.Now().UnixMilli(), 10))
-			out.Add("Via", r.opts.Via)
-			m.sentAt = time.Now()
-			m.e.connect = 0
-		},
-		ModifyResponse: func(resp *http.Response) error {
-			resp.Header.Add("Via", r.opts.Via)
-			return nil
-		},
-		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
-			m := req.Context().Value(metaKey{}).(*reqMeta)
-			code := classify(err, req)
-			m.code = code
-			writePage(w, code, m.e.requestID, req.Method == http.MethodHead)
-		},
-	}
-}
-
-// bytePool adapts the router's copy buffers to httputil.BufferPool.
-type bytePool struct{ p *sync.Pool }
-
-func (b bytePool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
-func (b bytePool) Put(v []byte) { b.p.Put(&v) }
-
-// classify maps a transport error to a Heroku code.
-func classify(err error, req *http.Request) *hcode {
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		return errBodyTooLarge
-	case req.Context().Err() != nil:
-		return errH27
-	case isRefused(err):
-		return errH21
-	case isTimeout(err) || errors.Is(err, context.DeadlineExceeded):
-		return errH12
-	case isClosed(err) || errors.Is(err, io.EOF):
-		return errH13
-	}
-	return errH17
 }
 
 func localPort(req *http.Request) string {

@@ -85,6 +85,12 @@ func (c *conn) proxy(app *appRoute) bool {
 // dispatch picks a backend that is still in the current table and marks it
 // as being dispatched to (the caller's send ends that).
 func (c *conn) dispatch(app *appRoute) (*backend, *hcode) {
+	return c.r.dispatch(app, c.q.host)
+}
+
+// dispatch picks a backend of app (found again by host if its table was
+// replaced) that is still in the current table, and marks it dispatching.
+func (r *Router) dispatch(app *appRoute, host []byte) (*backend, *hcode) {
 	for attempt := 0; ; attempt++ {
 		b := app.pick()
 		if b == nil {
@@ -98,7 +104,7 @@ func (c *conn) dispatch(app *appRoute) (*backend, *hcode) {
 		if attempt > 8 {
 			return nil, errH14
 		}
-		if app = c.r.snap.Load().lookup(c.q.host); app == nil {
+		if app = r.snap.Load().lookup(host); app == nil {
 			return nil, errNoApp
 		}
 	}
