@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paasd/paasd/core"
@@ -53,13 +54,10 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	remote, _, _ := net.SplitHostPort(req.RemoteAddr)
 	fwd := remote
 	if prior := req.Header.Values("X-Forwarded-For"); len(prior) > 0 {
-		fwd = joinComma(prior) + ", " + remote
+		fwd = strings.Join(prior, ", ") + ", " + remote
 	}
 	m.e = entry{method: []byte(req.Method), path: []byte(req.URL.RequestURI()), host: []byte(req.Host), requestID: id,
 		fwd: []byte(fwd), connect: -1, service: -1, protocol: m.proto}
-	if req.ProtoMajor == 2 {
-		m.e.path = []byte(req.URL.RequestURI())
-	}
 	host, ok := normalizeHost(nil, []byte(req.Host))
 	var app *appRoute
 	if ok {
@@ -94,7 +92,6 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	ctx := context.WithValue(req.Context(), metaKey{}, m)
 	req = req.WithContext(ctx)
 	req.Header.Set("X-Request-Id", string(id))
-	start := time.Now()
 	if app.mw != nil {
 		if code, why := app.mw.serve(rec, req, http.HandlerFunc(h.proxy)); code != nil && m.code == nil {
 			m.code = code
@@ -110,7 +107,6 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if e.service < 0 && !m.sentAt.IsZero() {
 		e.service = time.Since(m.sentAt)
 	}
-	_ = start
 	e.code = m.code
 	e.status = rec.status
 	if m.code != nil {
@@ -121,17 +117,6 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	e.bytes = rec.n
 	r.logEntry(m.app, e)
-}
-
-func joinComma(v []string) string {
-	out := ""
-	for i, s := range v {
-		if i > 0 {
-			out += ", "
-		}
-		out += s
-	}
-	return out
 }
 
 // fail answers with code's page and logs it.

@@ -82,8 +82,6 @@ func get(t *testing.T, addr, host, path string, hdr map[string]string) (*http.Re
 	return do(t, req)
 }
 
-var clientOnce sync.Once
-
 func do(t *testing.T, req *http.Request) (*http.Response, []byte) {
 	t.Helper()
 	c := &http.Client{Timeout: 60 * time.Second}

@@ -230,7 +230,7 @@ func (c *conn) readHead() (code *hcode, ok bool) {
 			}
 		}
 	}
-	if minor == 0 && !hasConnKeepAlive(c, q) {
+	if minor == 0 && !hasConnKeepAlive(c) {
 		q.closeConn = true
 	}
 	if q.chunked && seenCL {
@@ -260,7 +260,7 @@ func (c *conn) readHead() (code *hcode, ok bool) {
 	return nil, true
 }
 
-func hasConnKeepAlive(c *conn, q *request) bool {
+func hasConnKeepAlive(c *conn) bool {
 	for _, h := range c.hdrs {
 		if headerIs(c.head[h.ns:h.ne], "connection") && hasToken(c.head[h.vs:h.ve], "keep-alive") {
 			return true

@@ -144,7 +144,6 @@ type Router struct {
 	writers   bufPool[*bufio.Writer]
 	copyBufs  sync.Pool
 	conns     sync.Pool
-	serveWG   sync.WaitGroup
 }
 
 // New returns a Router with opts; it routes nothing until SetRoutes.
