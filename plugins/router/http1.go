@@ -239,6 +239,20 @@ func (c *conn) readHead() (code *hcode, ok bool) {
 	if q.chunked && minor == 0 {
 		return errBadRequest, false
 	}
+	if string(q.method) == "CONNECT" {
+		return errBadRequest, false // the router is not a forward proxy
+	}
+	// Absolute-form targets (RFC 9112 3.2.2) must name the Host they are
+	// sent with; they are forwarded in origin form.
+	if auth, path, ok := splitAbsoluteTarget(q.target); ok {
+		if q.rawHost != nil && !bytes.EqualFold(auth, q.rawHost) {
+			return errBadRequest, false
+		}
+		if q.rawHost == nil {
+			q.rawHost = auth
+		}
+		q.target = path
+	}
 	if q.rawHost == nil {
 		if minor == 1 {
 			return errBadRequest, false

@@ -272,3 +272,27 @@ func truncate(b []byte) []byte {
 	}
 	return b
 }
+
+// splitAbsoluteTarget splits an absolute-form request target
+// ("http://host:port/path?q") into its authority and origin-form path ("/"
+// when empty). ok is false for any other form.
+func splitAbsoluteTarget(target []byte) (authority, path []byte, ok bool) {
+	var rest []byte
+	switch {
+	case len(target) > 7 && headerIs(target[:7], "http://"):
+		rest = target[7:]
+	case len(target) > 8 && headerIs(target[:8], "https://"):
+		rest = target[8:]
+	default:
+		return nil, nil, false
+	}
+	end := bytes.IndexAny(rest, "/?")
+	if end < 0 {
+		return rest, []byte("/"), len(rest) > 0
+	}
+	authority, path = rest[:end], rest[end:]
+	if path[0] == '?' {
+		return authority, append([]byte("/"), path...), len(authority) > 0
+	}
+	return authority, path, len(authority) > 0
+}

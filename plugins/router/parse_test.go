@@ -197,3 +197,23 @@ func FuzzContentLength(f *testing.F) {
 		}
 	})
 }
+
+func TestSplitAbsoluteTarget(t *testing.T) {
+	for _, tc := range []struct {
+		desc, in, auth, path string
+		ok                   bool
+	}{
+		{desc: "origin form", in: "/x"},
+		{desc: "http", in: "http://a.localhost/x?y", auth: "a.localhost", path: "/x?y", ok: true},
+		{desc: "https with port, no path", in: "HTTPS://a.localhost:443", auth: "a.localhost:443", path: "/", ok: true},
+		{desc: "query without path", in: "http://a?q=1", auth: "a", path: "/?q=1", ok: true},
+		{desc: "no authority", in: "http:///x"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			auth, path, ok := splitAbsoluteTarget([]byte(tc.in))
+			if ok != tc.ok || (ok && (string(auth) != tc.auth || string(path) != tc.path)) {
+				t.Errorf("splitAbsoluteTarget(%q) = %q, %q, %v", tc.in, auth, path, ok)
+			}
+		})
+	}
+}

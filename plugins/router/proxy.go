@@ -12,6 +12,9 @@ import (
 	"time"
 )
 
+// maxResponseHead bounds a backend's response head.
+const maxResponseHead = 64 << 10
+
 // errBodyLimit is returned while copying a request body over the limit.
 var errBodyLimit = errors.New("request body over the limit")
 
@@ -487,6 +490,9 @@ func (c *conn) relayResponse(bc *bconn, q *request) (keep bool, status int, n in
 			}
 			h = append(h, t...)
 			h = append(h, "\r\n"...)
+			if len(h) > maxResponseHead {
+				return false, status, 0, errH17
+			}
 		}
 		c.resp = h
 		if chunked && cl >= 0 {

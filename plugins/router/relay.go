@@ -236,6 +236,7 @@ func (h *httpHandler) relay(w http.ResponseWriter, req *http.Request, bc *bconn,
 			return false, errH17
 		}
 		hdr := http.Header{}
+		headBytes := 0
 		var cl int64 = -1
 		chunked, backendClose := false, minor == 0
 		for {
@@ -272,6 +273,9 @@ func (h *httpHandler) relay(w http.ResponseWriter, req *http.Request, bc *bconn,
 				cl = v
 			case headerIs(name, "keep-alive"), headerIs(name, "proxy-connection"), headerIs(name, "upgrade"):
 				continue
+			}
+			if headBytes += len(hl); headBytes > maxResponseHead {
+				return false, errH17
 			}
 			hdr.Add(string(name), string(value))
 		}

@@ -87,6 +87,9 @@ type Options struct {
 	LogBuffer int
 	// Middleware configures wasm middleware.
 	Middleware MiddlewareOptions
+	// DefaultCertificate is served to TLS clients whose SNI name (or lack
+	// of one) matches no route's certificate. Nil: such handshakes fail.
+	DefaultCertificate *tls.Certificate
 }
 
 func (o *Options) setDefaults() {
@@ -489,6 +492,9 @@ func (r *Router) tlsConfig() *tls.Config {
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			if c := r.snap.Load().certFor(hello.ServerName); c != nil {
 				return c, nil
+			}
+			if r.opts.DefaultCertificate != nil {
+				return r.opts.DefaultCertificate, nil
 			}
 			return nil, fmt.Errorf("no certificate for server name %q: %w", hello.ServerName, core.ErrNotFound)
 		},

@@ -238,6 +238,9 @@ func TestRequestLimits(t *testing.T) {
 		{desc: "garbage", req: "HELLO\r\n\r\n", status: 400},
 		{desc: "body within the limit", req: "POST / HTTP/1.1\r\nHost: a.localhost\r\nContent-Length: 5\r\n\r\nhello", status: 200},
 		{desc: "chunked body within the limit", req: "POST / HTTP/1.1\r\nHost: a.localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3;ext=1\r\nabc\r\n0\r\n\r\n", status: 200},
+		{desc: "absolute-form target", req: "GET http://a.localhost/abs?x=1 HTTP/1.1\r\nHost: a.localhost\r\n\r\n", status: 200},
+		{desc: "absolute-form target naming another host", req: "GET http://b.localhost/ HTTP/1.1\r\nHost: a.localhost\r\n\r\n", status: 400},
+		{desc: "CONNECT", req: "CONNECT a.localhost:443 HTTP/1.1\r\nHost: a.localhost\r\n\r\n", status: 400},
 		{desc: "HTTP/1.0", req: "GET / HTTP/1.0\r\nHost: a.localhost\r\n\r\n", status: 200},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
