@@ -418,6 +418,20 @@ func TestMiddlewareFailures(t *testing.T) {
 	if !strings.HasPrefix(line, `at=error code=H99 desc="Middleware error"`) || !strings.Contains(line, "time limit") {
 		t.Errorf("log line %q", line)
 	}
+	// A slow app behind a healthy middleware is not the middleware's fault:
+	// the guest's time limit does not run while the app works.
+	slowBE := backendFunc(t, func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(600 * time.Millisecond)
+		_, _ = w.Write([]byte("slow but fine"))
+	})
+	setRoutes(t, r, 2,
+		core.Route{App: "looping", Backends: backends, Middleware: []string{"wasm:" + loop}},
+		core.Route{App: "healthy", Backends: backends, Middleware: []string{"wasm:" + good}},
+		core.Route{App: "slowapp", Backends: []core.Backend{{Dyno: "web.1", Address: slowBE}}, Middleware: []string{"wasm:" + good}},
+		core.Route{App: "plain", Backends: backends})
+	if resp, body := get(t, addr, "slowapp.localhost", "/", nil); resp.StatusCode != 200 || string(body) != "slow but fine" {
+		t.Errorf("slow app behind middleware: status %d, body %q", resp.StatusCode, body)
+	}
 	// Other apps are unaffected.
 	resp, _ := get(t, addr, "healthy.localhost", "/", nil)
 	if resp.StatusCode != 200 || resp.Header.Get("X-Middleware-Seen") != "yes" {
@@ -428,7 +442,7 @@ func TestMiddlewareFailures(t *testing.T) {
 	}
 	// A reference that is not wasm:, or a module that is not http-wasm, is refused.
 	for _, ref := range []string{"builtin:x", "wasm:" + dir + "/missing.wasm"} {
-		err := r.SetRoutes(context.Background(), core.RouteTable{Version: 2, Routes: []core.Route{{App: "x", Middleware: []string{ref}}}})
+		err := r.SetRoutes(context.Background(), core.RouteTable{Version: 3, Routes: []core.Route{{App: "x", Middleware: []string{ref}}}})
 		if !errors.Is(err, core.ErrInvalid) {
 			t.Errorf("middleware %q: err %v, want ErrInvalid", ref, err)
 		}

@@ -3,6 +3,7 @@ package router
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -17,6 +18,9 @@ import (
 
 	"github.com/paasd/paasd/core"
 )
+
+// errGuestTimeout ends a guest that overran MiddlewareOptions.Timeout.
+var errGuestTimeout = errors.New("middleware time limit exceeded")
 
 // MiddlewareOptions bound the http-wasm middleware an app may run.
 type MiddlewareOptions struct {
@@ -184,12 +188,18 @@ func (m *wasmMiddleware) wrap(next http.Handler, failed *mwFailure) http.Handler
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		inst := *m.inst.Load()
 		timeout := m.host.opts.Timeout
-		gctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), timeout)
-		defer cancel()
+		// The time limit runs only while the guest runs: it is stopped
+		// while the next handler (the app) works, and re-armed after.
+		gctx, cancel := context.WithCancelCause(context.WithoutCancel(req.Context()))
+		defer cancel(nil)
+		timer := time.AfterFunc(timeout, func() { cancel(errGuestTimeout) })
+		defer timer.Stop()
 		gw := &guestWriter{w: w, hdr: http.Header{}}
 		var nextCalled bool
 		inner := http.HandlerFunc(func(w2 http.ResponseWriter, r2 *http.Request) {
 			nextCalled = true
+			timer.Stop()
+			defer timer.Reset(timeout)
 			gw.flushTo()
 			// The guest's deadline must not cut the proxied request.
 			r2 = r2.WithContext(req.Context())
@@ -204,9 +214,9 @@ func (m *wasmMiddleware) wrap(next http.Handler, failed *mwFailure) http.Handler
 			inst.NewHandler(gctx, inner).ServeHTTP(gw, req.WithContext(gctx))
 		}()
 		if failed.m == nil && !nextCalled && gw.status == http.StatusInternalServerError &&
-			(gctx.Err() != nil || bytes.Contains(gw.body.Bytes(), []byte("wasm")) || strings.Contains(gw.body.String(), "module closed")) {
+			(context.Cause(gctx) == errGuestTimeout || bytes.Contains(gw.body.Bytes(), []byte("wasm")) || strings.Contains(gw.body.String(), "module closed")) {
 			failed.m, failed.reason = m, firstLine(gw.body.String())
-			if gctx.Err() != nil {
+			if context.Cause(gctx) == errGuestTimeout {
 				failed.reason = "exceeded its time limit of " + timeout.String()
 			}
 		}
