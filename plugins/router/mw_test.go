@@ -86,3 +86,35 @@ func TestNetHTTPPathBodies(t *testing.T) {
 		}
 	})
 }
+
+// TestMiddlewareShortCircuitAndTrap runs a Go guest that answers some
+// requests itself (get_header_values, set_status_code, write_body), rewrites
+// the URI of others (set_uri), and panics on demand.
+func TestMiddlewareShortCircuitAndTrap(t *testing.T) {
+	guest := buildGuest(t, "deny")
+	be := echoBackend(t, "web.1")
+	logs := newLogCollector()
+	r, addr := startRouter(t, Options{OnLog: logs.onLog})
+	setRoutes(t, r, 1, core.Route{App: "gate", Backends: []core.Backend{{Dyno: "web.1", Address: addrOf(be)}}, Middleware: []string{"wasm:" + guest}})
+
+	resp, body := get(t, addr, "gate.localhost", "/secret", map[string]string{"X-Deny": "1"})
+	if resp.StatusCode != 403 || string(body) != "denied by middleware\n" {
+		t.Errorf("denied request: status %d, body %q", resp.StatusCode, body)
+	}
+	resp, body = get(t, addr, "gate.localhost", "/anything", nil)
+	var e echo
+	if err := json.Unmarshal(body, &e); err != nil || resp.StatusCode != 200 || e.URI != "/allowed" {
+		t.Errorf("allowed request: status %d, backend saw %q (%v)", resp.StatusCode, e.URI, err)
+	}
+	resp, body = get(t, addr, "gate.localhost", "/boom", map[string]string{"X-Panic": "1"})
+	if resp.StatusCode != 502 || strings.Contains(string(body), "asked to panic") {
+		t.Errorf("panicking guest: status %d (want 502 with the router's own page), body %q", resp.StatusCode, body)
+	}
+	if l := logs.wait(t, `path="/boom"`); !strings.HasPrefix(l, `at=error code=H99 desc="Middleware error"`) || !strings.Contains(l, "error=") {
+		t.Errorf("log line %q", l)
+	}
+	// The instance was replaced: the app is served again.
+	if resp, _ := get(t, addr, "gate.localhost", "/again", nil); resp.StatusCode != 200 {
+		t.Errorf("after a guest panic: status %d, want 200", resp.StatusCode)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -13,7 +14,7 @@ import (
 	"time"
 
 	"github.com/http-wasm/http-wasm-host-go/handler"
-	wasm "github.com/http-wasm/http-wasm-host-go/handler/nethttp"
+	handlerapi "github.com/http-wasm/http-wasm-host-go/api/handler"
 	"github.com/tetratelabs/wazero"
 
 	"github.com/paasd/paasd/core"
@@ -64,7 +65,7 @@ type wasmMiddleware struct {
 	ref  string
 	code []byte
 	host *wasmHost
-	inst atomic.Pointer[wasm.Middleware]
+	inst atomic.Pointer[handler.Middleware]
 	mu   sync.Mutex
 }
 
@@ -128,7 +129,7 @@ func (m *wasmMiddleware) renew() error {
 	h := m.host
 	cfg := wazero.NewRuntimeConfig().WithMemoryLimitPages(h.opts.MemoryLimitPages).
 		WithCloseOnContextDone(true).WithCompilationCache(h.cache)
-	mw, err := wasm.NewMiddleware(context.Background(), m.code,
+	mw, err := handler.NewMiddleware(context.Background(), m.code, mwHost{},
 		handler.Runtime(func(ctx context.Context) (wazero.Runtime, error) {
 			return wazero.NewRuntimeWithConfig(ctx, cfg), nil
 		}),
@@ -160,9 +161,9 @@ func (h *wasmHost) close() error {
 	return nil
 }
 
-// serve runs the chain around next. It returns errMiddleware when a guest
-// trapped, overran its time limit or failed to instantiate; then nothing
-// the guest wrote has reached the client.
+// serve runs the chain around next. It returns errMiddleware and the
+// reason when a guest trapped, overran its time limit or failed to
+// instantiate; then nothing the guest wrote has reached the client.
 func (c *middlewareChain) serve(w http.ResponseWriter, req *http.Request, next http.Handler) (*hcode, string) {
 	var f mwFailure
 	h := next
@@ -182,121 +183,87 @@ type mwFailure struct {
 	reason string
 }
 
-// wrap returns a handler running m around next. If the guest fails, *failed
-// is set and its error response is swallowed.
+// wrap returns a handler running m around next; a guest failure is
+// recorded in *failed (the outermost one wins) and its instances replaced.
 func (m *wasmMiddleware) wrap(next http.Handler, failed *mwFailure) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		inst := *m.inst.Load()
-		timeout := m.host.opts.Timeout
-		// The time limit runs only while the guest runs: it is stopped
-		// while the next handler (the app) works, and re-armed after.
-		gctx, cancel := context.WithCancelCause(context.WithoutCancel(req.Context()))
-		defer cancel(nil)
-		timer := time.AfterFunc(timeout, func() { cancel(errGuestTimeout) })
-		defer timer.Stop()
-		gw := &guestWriter{w: w, hdr: http.Header{}}
-		var nextCalled bool
-		inner := http.HandlerFunc(func(w2 http.ResponseWriter, r2 *http.Request) {
-			nextCalled = true
-			timer.Stop()
-			defer timer.Reset(timeout)
-			gw.flushTo()
-			// The guest's deadline must not cut the proxied request.
-			r2 = r2.WithContext(req.Context())
-			next.ServeHTTP(w2, r2)
-		})
-		func() {
-			defer func() {
-				if p := recover(); p != nil {
-					failed.m, failed.reason = m, fmt.Sprint(p)
-				}
-			}()
-			inst.NewHandler(gctx, inner).ServeHTTP(gw, req.WithContext(gctx))
-		}()
-		if failed.m == nil && !nextCalled && gw.status == http.StatusInternalServerError &&
-			(context.Cause(gctx) == errGuestTimeout || bytes.Contains(gw.body.Bytes(), []byte("wasm")) || strings.Contains(gw.body.String(), "module closed")) {
-			failed.m, failed.reason = m, firstLine(gw.body.String())
-			if context.Cause(gctx) == errGuestTimeout {
-				failed.reason = "exceeded its time limit of " + timeout.String()
+		inst := m.inst.Load()
+		if err := m.run(*inst, w, req, next); err != nil {
+			if failed.m == nil {
+				failed.m, failed.reason = m, err.Error()
 			}
-		}
-		if failed.m == m {
 			// A stopped or trapped instance must not serve again.
 			m.mu.Lock()
-			if p := m.inst.Load(); p != nil && *p == inst {
+			if m.inst.Load() == inst {
 				_ = m.renew()
 			}
 			m.mu.Unlock()
-			return
-		}
-		if !nextCalled {
-			gw.flushTo()
 		}
 	})
 }
 
-// guestWriter holds back what the guest writes until it either calls the
-// next handler or returns, so that a failing guest's output can be
-// replaced by the router's error page.
-type guestWriter struct {
-	w       http.ResponseWriter
-	hdr     http.Header
-	status  int
-	body    bytes.Buffer
-	passing bool
-}
-
-func (g *guestWriter) Header() http.Header {
-	if g.passing {
-		return g.w.Header()
-	}
-	return g.hdr
-}
-
-func (g *guestWriter) WriteHeader(code int) {
-	if g.passing {
-		g.w.WriteHeader(code)
-		return
-	}
-	if g.status == 0 {
-		g.status = code
-	}
-}
-
-func (g *guestWriter) Write(p []byte) (int, error) {
-	if g.passing {
-		return g.w.Write(p)
-	}
-	if g.status == 0 {
-		g.status = http.StatusOK
-	}
-	return g.body.Write(p)
-}
-
-func (g *guestWriter) Flush() {
-	if g.passing {
-		if f, ok := g.w.(http.Flusher); ok {
-			f.Flush()
+// run calls the guest's handle_request, the next handler if it asks for
+// it, and handle_response.
+func (m *wasmMiddleware) run(mw handler.Middleware, w http.ResponseWriter, req *http.Request, next http.Handler) error {
+	timeout := m.host.opts.Timeout
+	// The time limit runs only while the guest runs: it is stopped while
+	// the next handler (the app) works, and re-armed after.
+	gctx, cancel := context.WithCancelCause(context.WithoutCancel(req.Context()))
+	defer cancel(nil)
+	timer := time.AfterFunc(timeout, func() { cancel(errGuestTimeout) })
+	defer timer.Stop()
+	guestErr := func(err error) error {
+		if context.Cause(gctx) == errGuestTimeout {
+			return fmt.Errorf("exceeded its time limit of %s", timeout)
 		}
+		return errors.New(firstLine(err.Error()))
 	}
-}
-
-// flushTo passes held headers (and any short-circuit response) on and
-// switches to pass-through.
-func (g *guestWriter) flushTo() {
-	if g.passing {
-		return
+	st := &mwState{r: req, hdr: http.Header{}, features: mw.Features()}
+	ctx := context.WithValue(gctx, mwStateKey{}, st)
+	outCtx, ctxNext, err := mw.HandleRequest(ctx)
+	if err != nil {
+		return guestErr(err)
 	}
-	g.passing = true
-	for k, v := range g.hdr {
-		g.w.Header()[k] = v
+	if uint32(ctxNext) == 0 {
+		// The guest answered itself.
+		for k, v := range st.hdr {
+			w.Header()[k] = v
+		}
+		if st.status == 0 {
+			st.status = http.StatusOK
+		}
+		w.WriteHeader(st.status)
+		_, _ = w.Write(st.body.Bytes())
+		return nil
 	}
-	if g.status != 0 {
-		g.w.WriteHeader(g.status)
+	for k, v := range st.hdr {
+		w.Header()[k] = v
 	}
-	if g.body.Len() > 0 {
-		_, _ = g.w.Write(g.body.Bytes())
+	if st.reqBody != nil {
+		// Replay what the guest read, then the rest.
+		st.r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(st.reqBody.Bytes()), st.r.Body.(teeBody).r), st.r.Body}
 	}
+	st.out = &recorder{ResponseWriter: w}
+	var out http.ResponseWriter = st.out
+	if st.features.IsEnabled(handlerapi.FeatureBufferResponse) {
+		st.buffered = &heldResponse{header: w.Header().Clone()}
+		out = st.buffered
+	}
+	st.afterNext = true
+	timer.Stop()
+	next.ServeHTTP(out, st.r.WithContext(req.Context()))
+	timer.Reset(timeout)
+	err = mw.HandleResponse(outCtx, uint32(ctxNext>>32), nil)
+	if err != nil {
+		return guestErr(err)
+	}
+	if st.buffered != nil {
+		st.buffered.release(w)
+	}
+	return nil
 }
 
 func firstLine(s string) string {
