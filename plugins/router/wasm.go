@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/http-wasm/http-wasm-host-go/handler"
 	handlerapi "github.com/http-wasm/http-wasm-host-go/api/handler"
+	"github.com/http-wasm/http-wasm-host-go/handler"
 	"github.com/tetratelabs/wazero"
 
 	"github.com/paasd/paasd/core"
