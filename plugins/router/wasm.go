@@ -29,8 +29,9 @@ type MiddlewareOptions struct {
 	// Default 256 (16 MiB).
 	MemoryLimitPages uint32
 	// Timeout bounds one request's time inside the guest (handle_request
-	// plus handle_response); past it the guest is stopped and the request
-	// fails. Default 1 s.
+	// plus handle_response, and instantiating the guest when no pooled
+	// instance is free); past it the guest is stopped and the request
+	// fails. Default 5 s.
 	Timeout time.Duration
 	// CacheDir keeps compiled modules on disk across restarts; "" keeps
 	// them in memory only.
@@ -42,7 +43,7 @@ func (o *MiddlewareOptions) setDefaults() {
 		o.MemoryLimitPages = 256
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = time.Second
+		o.Timeout = 5 * time.Second
 	}
 }
 
@@ -67,6 +68,10 @@ type wasmMiddleware struct {
 	host *wasmHost
 	inst atomic.Pointer[handler.Middleware]
 	mu   sync.Mutex
+	// renewed is when inst was last replaced; replacements are at most one
+	// a second so that a burst of failures does not discard the healthy
+	// pooled instances over and over.
+	renewed time.Time
 }
 
 // middlewareChain is an app's middleware, outermost first.
@@ -138,6 +143,7 @@ func (m *wasmMiddleware) renew() error {
 		return fmt.Errorf("load http-wasm module %s: %w: %w", m.ref, err, core.ErrInvalid)
 	}
 	if old := m.inst.Swap(&mw); old != nil {
+		m.renewed = time.Now()
 		go func() {
 			time.Sleep(m.host.opts.Timeout * 2)
 			_ = (*old).Close(context.Background())
@@ -194,7 +200,7 @@ func (m *wasmMiddleware) wrap(next http.Handler, failed *mwFailure) http.Handler
 			}
 			// A stopped or trapped instance must not serve again.
 			m.mu.Lock()
-			if m.inst.Load() == inst {
+			if m.inst.Load() == inst && time.Since(m.renewed) > time.Second {
 				_ = m.renew()
 			}
 			m.mu.Unlock()
