@@ -55,7 +55,10 @@ type conn struct {
 	idBuf   [36]byte
 	xffBuf  []byte
 	resp    []byte // response head scratch
-	q       request
+	// flushErr and wdSet are the state of a streaming relay.
+	flushErr error
+	wdSet    bool
+	q        request
 }
 
 func newConn() any {

@@ -547,20 +547,8 @@ func (c *conn) relayResponse(bc *bconn, q *request) (keep bool, status int, n in
 			return !backendClose, status, n, nil
 		}
 		var body int64
-		idle := r.opts.IdleTimeout
-		var flushErr error
-		wdSet := false
-		bc.onRead = func() {
-			now := time.Now()
-			_ = bc.c.SetReadDeadline(now.Add(idle))
-			if w.Buffered() > 0 && flushErr == nil {
-				_ = c.c.SetWriteDeadline(now.Add(idle))
-				wdSet = true
-				if flushErr = w.Flush(); flushErr != nil {
-					flushErr = clientErr{flushErr}
-				}
-			}
-		}
+		c.flushErr, c.wdSet = nil, false
+		bc.streamTo = c
 		switch {
 		case chunked && q.minor == 0:
 			body, err = c.copyIdle(w, bc, httputil.NewChunkedReader(bc.br), -1)
@@ -569,10 +557,10 @@ func (c *conn) relayResponse(bc *bconn, q *request) (keep bool, status int, n in
 		default:
 			body, err = c.copyIdle(w, bc, bc.br, cl)
 		}
-		bc.onRead = nil
+		bc.streamTo = nil
 		n += body
-		if err == nil && flushErr != nil {
-			err = flushErr
+		if err == nil && c.flushErr != nil {
+			err = c.flushErr
 		}
 		if err == nil {
 			err = w.Flush()
@@ -590,10 +578,26 @@ func (c *conn) relayResponse(bc *bconn, q *request) (keep bool, status int, n in
 				return false, status, n, errH18
 			}
 		}
-		if wdSet {
+		if c.wdSet {
 			_ = c.c.SetWriteDeadline(time.Time{})
 		}
 		return !backendClose, status, n, nil
+	}
+}
+
+// beforeBackendRead runs before each network read of a streaming response
+// body: it pushes the rolling idle deadline forward and flushes what the
+// client has not yet got (so streams and long polls reach it as they come).
+func (c *conn) beforeBackendRead(bc *bconn) {
+	idle := c.r.opts.IdleTimeout
+	now := time.Now()
+	_ = bc.c.SetReadDeadline(now.Add(idle))
+	if c.bw.Buffered() > 0 && c.flushErr == nil {
+		_ = c.c.SetWriteDeadline(now.Add(idle))
+		c.wdSet = true
+		if err := c.bw.Flush(); err != nil {
+			c.flushErr = clientErr{err}
+		}
 	}
 }
 

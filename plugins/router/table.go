@@ -112,13 +112,18 @@ type bconn struct {
 	// response body streams, it flushes what the client has not yet got
 	// and pushes the idle deadline forward.
 	onRead func()
+	// streamTo, if set, is the fast-path client connection a response body
+	// is being relayed to (see conn.beforeBackendRead).
+	streamTo *conn
 }
 
 // bconnReader is what a bconn's bufio.Reader reads from.
 type bconnReader struct{ bc *bconn }
 
 func (r bconnReader) Read(p []byte) (int, error) {
-	if f := r.bc.onRead; f != nil {
+	if c := r.bc.streamTo; c != nil {
+		c.beforeBackendRead(r.bc)
+	} else if f := r.bc.onRead; f != nil {
 		f()
 	}
 	return r.bc.c.Read(p)
