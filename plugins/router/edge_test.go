@@ -1,13 +1,18 @@
 package router
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
+	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paasd/paasd/core"
 )
@@ -72,4 +77,33 @@ func TestResponseShapes(t *testing.T) {
 			t.Errorf("status %d body %q", resp.StatusCode, body)
 		}
 	})
+}
+
+// TestSlowUpload trickles a body for longer than the client idle timeout:
+// each piece arrives within the rolling idle window, so it goes through.
+func TestSlowUpload(t *testing.T) {
+	be := echoBackend(t, "web.1")
+	r, addr := startRouter(t, Options{IdleTimeout: 3 * time.Second, ClientIdleTimeout: time.Second})
+	setRoutes(t, r, 1, core.Route{App: "a", Backends: []core.Backend{{Dyno: "web.1", Address: addrOf(be)}}})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+	fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: a.localhost\r\nContent-Length: 10\r\n\r\n")
+	for i := 0; i < 10; i++ {
+		time.Sleep(200 * time.Millisecond) // 2 s in all, each gap well inside the window
+		if _, err := c.Write([]byte("x")); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e echo
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.BodyLen != 10 {
+		t.Fatalf("status %d, backend saw %d bytes (%v)", resp.StatusCode, e.BodyLen, err)
+	}
 }

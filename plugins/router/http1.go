@@ -58,7 +58,22 @@ type conn struct {
 	// flushErr and wdSet are the state of a streaming relay.
 	flushErr error
 	wdSet    bool
-	q        request
+	// rolling is set while a request body is read: each network read then
+	// pushes the idle deadline forward (a long upload is fine, a stalled
+	// one is not).
+	rolling bool
+	q       request
+}
+
+// clientSource is what a conn's bufio.Reader reads from.
+type clientSource struct{ c *conn }
+
+func (s clientSource) Read(p []byte) (int, error) {
+	c := s.c
+	if c.rolling {
+		_ = c.c.SetReadDeadline(time.Now().Add(c.r.opts.IdleTimeout))
+	}
+	return c.c.Read(p)
 }
 
 func newConn() any {
@@ -74,7 +89,11 @@ func (r *Router) serveConn(nc net.Conn, isTLS bool) {
 	if isTLS {
 		c.proto = "https"
 	}
-	c.br = r.readers.get(nc, r.opts.MaxRequestLine+2)
+	if c.br == nil {
+		c.br = bufio.NewReaderSize(clientSource{c}, r.opts.MaxRequestLine+2)
+	} else {
+		c.br.Reset(clientSource{c})
+	}
 	c.bw = r.writers.get(nc, 0)
 	c.remoteIP = c.remoteIP[:0]
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
@@ -89,9 +108,8 @@ func (r *Router) serveConn(nc net.Conn, isTLS bool) {
 	defer func() {
 		_ = c.bw.Flush()
 		nc.Close()
-		r.readers.put(c.br)
 		r.writers.put(c.bw)
-		c.r, c.c, c.br, c.bw = nil, nil, nil, nil
+		c.r, c.c, c.bw = nil, nil, nil
 		r.conns.Put(c)
 	}()
 	for {
@@ -342,6 +360,8 @@ func (c *conn) serveOne() bool {
 			return false
 		}
 	}
+	c.rolling = q.hasBody()
+	defer func() { c.rolling = false }()
 	if app.mw != nil {
 		return c.serveMiddleware(app)
 	}

@@ -143,7 +143,6 @@ type Router struct {
 	h2        *http.Server
 	h2ln      *chanListener
 	handler   *httpHandler
-	readers   bufPool[*bufio.Reader]
 	writers   bufPool[*bufio.Writer]
 	copyBufs  sync.Pool
 	conns     sync.Pool
@@ -157,10 +156,6 @@ func New(opts Options) *Router {
 		pools: map[string]*connPool{}, waking: map[string]bool{}}
 	r.logs = newLogBus(opts.LogBuffer, opts.OnLog)
 	r.snap.Store(&snapshot{hosts: map[string]*appRoute{}, certs: map[string]*tls.Certificate{}, changed: make(chan struct{})})
-	r.readers = bufPool[*bufio.Reader]{
-		new:   func(c net.Conn, size int) *bufio.Reader { return bufio.NewReaderSize(c, size) },
-		reset: func(b *bufio.Reader, c net.Conn) { b.Reset(c) },
-	}
 	r.writers = bufPool[*bufio.Writer]{
 		new:   func(c net.Conn, _ int) *bufio.Writer { return bufio.NewWriterSize(c, 16<<10) },
 		reset: func(b *bufio.Writer, c net.Conn) { b.Reset(c) },
