@@ -137,10 +137,13 @@ func (c *conn) send(pool *connPool, e *entry, try int) (bc *bconn, sentAt time.T
 	}
 	e.connect = time.Since(tConnect)
 	if err != nil {
-		if isTimeout(err) {
+		switch {
+		case isTimeout(err):
 			return nil, sentAt, false, errH19
+		case isRefused(err):
+			return nil, sentAt, false, errH21
 		}
-		return nil, sentAt, false, errH21
+		return nil, sentAt, false, errH99
 	}
 	c.writeRequestHead(bc.bw)
 	err = bc.bw.Flush()

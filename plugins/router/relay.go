@@ -100,10 +100,13 @@ func (h *httpHandler) send(pool *connPool, req *http.Request, m *reqMeta, try in
 	}
 	m.e.connect = time.Since(t0)
 	if err != nil {
-		if isTimeout(err) {
+		switch {
+		case isTimeout(err):
 			return nil, false, errH19
+		case isRefused(err):
+			return nil, false, errH21
 		}
-		return nil, false, errH21
+		return nil, false, errH99
 	}
 	w := bc.bw
 	w.WriteString(req.Method)
