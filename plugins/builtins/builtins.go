@@ -9,6 +9,7 @@ import (
 	"github.com/paasd/paasd/plugins/drains/httpsdrain"
 	"github.com/paasd/paasd/plugins/drains/redact"
 	syslogdrain "github.com/paasd/paasd/plugins/drains/syslog"
+	"github.com/paasd/paasd/plugins/router"
 )
 
 // Register adds every builtin implementation to r. A duplicate name within a
@@ -18,4 +19,7 @@ func Register(r *pluginhost.Registry) {
 	r.MustRegister(core.ContractDrain, "redact", func() core.Plugin { return redact.New() })
 	r.MustRegister(core.ContractDrain, "syslog", func() core.Plugin { return syslogdrain.New() })
 	r.MustRegister(core.ContractDrain, "https", func() core.Plugin { return httpsdrain.New() })
+
+	// routers
+	r.MustRegister(core.ContractRouter, "router", func() core.Plugin { return router.New(router.Options{}) })
 }
