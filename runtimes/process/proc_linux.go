@@ -131,4 +131,3 @@ func attach(ctx context.Context, id string, f *os.File, aio core.AttachIO, done 
 		}
 	}
 }
-
