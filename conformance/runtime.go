@@ -38,15 +38,25 @@ type RuntimeTarget struct {
 }
 
 // Runtime runs the dyno runtime suite against target under go test.
+// The slug it builds (when target.Slug is empty) is removed at the end.
 func Runtime(t *testing.T, target RuntimeTarget) {
 	t.Helper()
-	s := RuntimeSuite(target)
-	RunTest(t, s)
+	rs := &runtimeSuite{target: target}
+	t.Cleanup(func() {
+		if rs.slug != "" && target.Slug == "" {
+			_ = os.Remove(rs.slug)
+		}
+	})
+	RunTest(t, rs.suite())
 }
 
 // RuntimeSuite returns the dyno runtime contract's checks bound to target.
 func RuntimeSuite(target RuntimeTarget) Suite {
-	rs := &runtimeSuite{target: target}
+	return (&runtimeSuite{target: target}).suite()
+}
+
+func (rs *runtimeSuite) suite() Suite {
+	target := rs.target
 	return Suite{
 		Contract: core.ContractRuntime,
 		Describe: func(ctx context.Context) (core.PluginInfo, error) {

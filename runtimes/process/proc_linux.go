@@ -1,17 +1,10 @@
 package process
 
 import (
-	"context"
-	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
-
-	"github.com/creack/pty"
-
-	"github.com/paasd/paasd/core"
 )
 
 // startTicks returns the start time of pid in clock ticks since boot (field
@@ -76,58 +69,4 @@ func groupAlive(pgid int) bool {
 		}
 	}
 	return false
-}
-
-// attach copies between a dyno's pty master and aio until the dyno exits,
-// then returns its exit code.
-func attach(ctx context.Context, id string, f *os.File, aio core.AttachIO, done <-chan struct{}, code func() *int) (int, error) {
-	// Apply the sizes already queued before any input reaches the dyno.
-	if aio.Resize != nil {
-	drain:
-		for {
-			select {
-			case sz, ok := <-aio.Resize:
-				if !ok {
-					break drain
-				}
-				_ = pty.Setsize(f, &pty.Winsize{Rows: sz.Rows, Cols: sz.Cols})
-			default:
-				break drain
-			}
-		}
-	}
-	if aio.Stdin != nil {
-		go func() { _, _ = io.Copy(f, aio.Stdin) }()
-	}
-	outDone := make(chan struct{})
-	go func() {
-		defer close(outDone)
-		if aio.Stdout != nil {
-			_, _ = io.Copy(aio.Stdout, f) // ends with EIO once the dyno's side is closed
-		} else {
-			_, _ = io.Copy(io.Discard, f)
-		}
-	}()
-	for {
-		select {
-		case sz, ok := <-aio.Resize:
-			if !ok {
-				aio.Resize = nil
-				continue
-			}
-			_ = pty.Setsize(f, &pty.Winsize{Rows: sz.Rows, Cols: sz.Cols})
-		case <-done:
-			select {
-			case <-outDone:
-			case <-ctx.Done():
-			}
-			c := code()
-			if c == nil {
-				return -1, fmt.Errorf("attach dyno %s: exit code unknown: %w", id, core.ErrUnavailable)
-			}
-			return *c, nil
-		case <-ctx.Done():
-			return -1, fmt.Errorf("attach dyno %s: %w", id, ctx.Err())
-		}
-	}
 }

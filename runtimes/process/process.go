@@ -49,6 +49,7 @@ import (
 	"github.com/paasd/paasd/core/slug"
 	"github.com/paasd/paasd/runtimes/internal/logtail"
 	"github.com/paasd/paasd/runtimes/internal/signals"
+	"github.com/paasd/paasd/runtimes/internal/ttyio"
 )
 
 // ID is the runtime's plugin id.
@@ -567,7 +568,7 @@ func (r *Runtime) Attach(ctx context.Context, id string, aio core.AttachIO) (int
 	if busy {
 		return -1, fmt.Errorf("attach dyno %s: already attached: %w", id, core.ErrConflict)
 	}
-	return attach(ctx, id, f, aio, d.done, func() *int {
+	return ttyio.Attach(ctx, id, f, aio, d.done, func() *int {
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		return d.rec.ExitCode
