@@ -82,4 +82,3 @@ func TestConfigureInvalid(t *testing.T) {
 		})
 	}
 }
-
