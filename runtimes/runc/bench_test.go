@@ -1,0 +1,253 @@
+package runc
+
+import (
+	"archive/tar"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer/specconv"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/paasd/paasd/conformance"
+	"github.com/paasd/paasd/core"
+	"github.com/paasd/paasd/internal/testenv"
+)
+
+// benchSlug writes a slug holding the test binary as the conformance app
+// (TestMain makes it serve HTTP on $PORT).
+func benchSlug(b *testing.B) string {
+	b.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := os.Open(exe)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	fi, _ := src.Stat()
+	p := filepath.Join(b.TempDir(), "slug.tar")
+	f, err := os.Create(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	if err := tw.WriteHeader(&tar.Header{Name: conformance.RuntimeAppName, Mode: 0o755, Size: fi.Size(), Typeflag: tar.TypeReg}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.Copy(tw, src); err != nil {
+		b.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	return p
+}
+
+// waitListen polls addr until a TCP connection succeeds.
+func waitListen(b *testing.B, addr string) {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.Fatalf("%s never accepted", addr)
+}
+
+func reportPercentiles(b *testing.B, d []time.Duration) {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	if len(d) == 0 {
+		return
+	}
+	p := func(q float64) float64 {
+		return float64(d[int(q*float64(len(d)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(p(0.50), "p50-ms")
+	b.ReportMetric(p(0.95), "p95-ms")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkStartToListen measures the time from Start to the dyno's web
+// process accepting on $PORT, next to a bare `runc run` of the same root
+// file system and app (run with -benchtime=50x; see bench/runtimes.sh).
+func BenchmarkStartToListen(b *testing.B) {
+	testenv.NeedRoot(b)
+	slugPath := benchSlug(b)
+	r, err := New(testConfig(b.TempDir()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+
+	b.Run("paasd-runc", func(b *testing.B) {
+		var ds []time.Duration
+		for i := 0; b.Loop(); i++ {
+			id := fmt.Sprintf("bench-%d", i)
+			b.Cleanup(func() {
+				_, _ = r.Stop(ctx, id, time.Second)
+				_ = r.Remove(ctx, id)
+			})
+			t0 := time.Now()
+			st, err := r.Start(ctx, core.DynoSpec{ID: id, Name: "web.1", Type: "web", Slug: slugPath, Port: 5000,
+				Command: "exec ./" + conformance.RuntimeAppName + " serve", Env: map[string]string{"PORT": "5000"},
+				Limits: core.DynoLimits{MemoryBytes: 512 << 20, CPUShares: 512, Pids: 256}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			waitListen(b, st.Address)
+			ds = append(ds, time.Since(t0))
+			b.StopTimer()
+			if _, err := r.Stop(ctx, id, 5*time.Second); err != nil {
+				b.Fatal(err)
+			}
+			if err := r.Remove(ctx, id); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		reportPercentiles(b, ds)
+	})
+
+	b.Run("bare-runc", func(b *testing.B) {
+		runcBin := testenv.NeedCommand(b, "runc")
+		stk, err := r.stacks.resolve(HostStack)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bundle := b.TempDir()
+		app := filepath.Join(bundle, "app")
+		if err := os.Mkdir(app, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if out, err := exec.Command("tar", "-xf", slugPath, "-C", app).CombinedOutput(); err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+		l, _ := net.Listen("tcp", "127.0.0.1:0")
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		s := specconv.Example()
+		s.Root = &specs.Root{Path: stk.rootfs, Readonly: true}
+		s.Process.Terminal = false
+		s.Process.Args = []string{"/bin/sh", "-c", "exec /app/" + conformance.RuntimeAppName + " serve"}
+		s.Process.Env = []string{"PORT=" + strconv.Itoa(port)}
+		s.Process.Cwd = "/app"
+		s.Process.User = specs.User{UID: 65534, GID: 65534}
+		s.Mounts = append(s.Mounts, stk.mounts...)
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/app", Type: "bind", Source: app, Options: []string{"rbind", "ro"}})
+		// Host network: a bare runc has no network set-up of its own.
+		var nss []specs.LinuxNamespace
+		for _, ns := range s.Linux.Namespaces {
+			if ns.Type != specs.NetworkNamespace {
+				nss = append(nss, ns)
+			}
+		}
+		s.Linux.Namespaces = nss
+		cfg, _ := json.Marshal(s)
+		if err := os.WriteFile(filepath.Join(bundle, "config.json"), cfg, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		root := b.TempDir()
+		var ds []time.Duration
+		for i := 0; b.Loop(); i++ {
+			id := fmt.Sprintf("bare-%d-%d", os.Getpid(), i)
+			b.Cleanup(func() { _ = exec.Command(runcBin, "--root", root, "delete", "-f", id).Run() })
+			t0 := time.Now()
+			cmd := exec.Command(runcBin, "--root", root, "run", "-d", "--bundle", bundle, id)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("runc run: %v: %s", err, out)
+			}
+			waitListen(b, "127.0.0.1:"+strconv.Itoa(port))
+			ds = append(ds, time.Since(t0))
+			b.StopTimer()
+			if out, err := exec.Command(runcBin, "--root", root, "delete", "-f", id).CombinedOutput(); err != nil {
+				b.Fatalf("runc delete: %v: %s", err, out)
+			}
+			b.StartTimer()
+		}
+		reportPercentiles(b, ds)
+	})
+}
+
+// BenchmarkIdleDynos starts 200 idle dynos and reports the runtime's own
+// heap per dyno and the time to start and to stop all of them.
+func BenchmarkIdleDynos(b *testing.B) {
+	testenv.NeedRoot(b)
+	const n = 200
+	for b.Loop() {
+		r, err := New(testConfig(b.TempDir()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		// Warm the host stack and the network once.
+		if _, err := r.Start(ctx, core.DynoSpec{ID: "warm", Command: "true"}); err != nil {
+			b.Fatal(err)
+		}
+		_, _ = r.Wait(ctx, "warm")
+		_ = r.Remove(ctx, "warm")
+		var before, after goruntime.MemStats
+		goruntime.GC()
+		goruntime.ReadMemStats(&before)
+		t0 := time.Now()
+		parallel(n, 4, func(i int) {
+			if _, err := r.Start(ctx, core.DynoSpec{ID: fmt.Sprintf("idle-%d", i), Name: fmt.Sprintf("worker.%d", i),
+				Command: "sleep 3600", Env: map[string]string{"DYNO": fmt.Sprintf("worker.%d", i)},
+				Limits: core.DynoLimits{MemoryBytes: 64 << 20, Pids: 64}}); err != nil {
+				b.Error(err)
+			}
+		})
+		startAll := time.Since(t0)
+		goruntime.GC()
+		goruntime.ReadMemStats(&after)
+		t1 := time.Now()
+		parallel(n, 8, func(i int) {
+			if _, err := r.Stop(ctx, fmt.Sprintf("idle-%d", i), 10*time.Second); err != nil {
+				b.Error(err)
+			}
+		})
+		stopAll := time.Since(t1)
+		parallel(n, 8, func(i int) { _ = r.Remove(ctx, fmt.Sprintf("idle-%d", i)) })
+		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/n/1024, "heap-KB/dyno")
+		b.ReportMetric(startAll.Seconds(), "start-200-s")
+		b.ReportMetric(stopAll.Seconds(), "stop-200-s")
+		b.ReportMetric(0, "ns/op")
+	}
+}
+
+// parallel runs fn(0..n-1) on workers goroutines.
+func parallel(n, workers int, fn func(int)) {
+	var wg sync.WaitGroup
+	ch := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range ch {
+				fn(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		ch <- i
+	}
+	close(ch)
+	wg.Wait()
+}
