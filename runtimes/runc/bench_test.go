@@ -72,125 +72,139 @@ func waitListen(b *testing.B, addr string) {
 	b.Fatalf("%s never accepted", addr)
 }
 
-func reportPercentiles(b *testing.B, d []time.Duration) {
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+// percentiles returns the p50 and p95 of d in milliseconds.
+func percentiles(d []time.Duration) (p50, p95 float64) {
 	if len(d) == 0 {
-		return
+		return 0, 0
 	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 	p := func(q float64) float64 {
 		return float64(d[int(q*float64(len(d)-1))].Microseconds()) / 1000
 	}
-	b.ReportMetric(p(0.50), "p50-ms")
-	b.ReportMetric(p(0.95), "p95-ms")
-	b.ReportMetric(0, "ns/op")
+	return p(0.50), p(0.95)
 }
 
 // BenchmarkStartToListen measures the time from Start to the dyno's web
 // process accepting on $PORT, next to a bare `runc run` of the same root
-// file system and app (run with -benchtime=50x; see bench/runtimes.sh).
+// file system and app. The two alternate within each iteration, so both see
+// the same machine load. Run with -benchtime=50x (bench/runtimes.sh).
 func BenchmarkStartToListen(b *testing.B) {
 	testenv.NeedRoot(b)
+	runcBin := testenv.NeedCommand(b, "runc")
 	slugPath := benchSlug(b)
 	r, err := New(testConfig(b.TempDir()))
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-
-	b.Run("paasd-runc", func(b *testing.B) {
-		var ds []time.Duration
-		for i := 0; b.Loop(); i++ {
-			id := fmt.Sprintf("bench-%d", i)
-			b.Cleanup(func() {
-				_, _ = r.Stop(ctx, id, time.Second)
-				_ = r.Remove(ctx, id)
-			})
-			t0 := time.Now()
-			st, err := r.Start(ctx, core.DynoSpec{ID: id, Name: "web.1", Type: "web", Slug: slugPath, Port: 5000,
-				Command: "exec ./" + conformance.RuntimeAppName + " serve", Env: map[string]string{"PORT": "5000"},
-				Limits: core.DynoLimits{MemoryBytes: 512 << 20, CPUShares: 512, Pids: 256}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			waitListen(b, st.Address)
-			ds = append(ds, time.Since(t0))
-			b.StopTimer()
-			if _, err := r.Stop(ctx, id, 5*time.Second); err != nil {
-				b.Fatal(err)
-			}
-			if err := r.Remove(ctx, id); err != nil {
-				b.Fatal(err)
-			}
-			b.StartTimer()
-		}
-		reportPercentiles(b, ds)
-	})
-
-	b.Run("bare-runc", func(b *testing.B) {
-		runcBin := testenv.NeedCommand(b, "runc")
-		stk, err := r.stacks.resolve(HostStack)
+	bare := newBareRunc(b, r, runcBin, slugPath)
+	var ours, peer []time.Duration
+	for i := 0; b.Loop(); i++ {
+		id := fmt.Sprintf("bench-%d", i)
+		b.Cleanup(func() {
+			_, _ = r.Stop(ctx, id, time.Second)
+			_ = r.Remove(ctx, id)
+		})
+		t0 := time.Now()
+		st, err := r.Start(ctx, core.DynoSpec{ID: id, Name: "web.1", Type: "web", Slug: slugPath, Port: 5000,
+			Command: "exec ./" + conformance.RuntimeAppName + " serve", Env: map[string]string{"PORT": "5000"},
+			Limits: core.DynoLimits{MemoryBytes: 512 << 20, CPUShares: 512, Pids: 256}})
 		if err != nil {
 			b.Fatal(err)
 		}
-		bundle := b.TempDir()
-		app := filepath.Join(bundle, "app")
-		if err := os.Mkdir(app, 0o755); err != nil {
+		waitListen(b, st.Address)
+		ours = append(ours, time.Since(t0))
+		if _, err := r.Stop(ctx, id, 5*time.Second); err != nil {
 			b.Fatal(err)
 		}
-		if out, err := exec.Command("tar", "-xf", slugPath, "-C", app).CombinedOutput(); err != nil {
-			b.Fatalf("%v: %s", err, out)
-		}
-		l, _ := net.Listen("tcp", "127.0.0.1:0")
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		s := specconv.Example()
-		s.Root = &specs.Root{Path: stk.rootfs, Readonly: true}
-		s.Process.Terminal = false
-		s.Process.Args = []string{"/bin/sh", "-c", "exec /app/" + conformance.RuntimeAppName + " serve"}
-		s.Process.Env = []string{"PORT=" + strconv.Itoa(port)}
-		s.Process.Cwd = "/app"
-		s.Process.User = specs.User{UID: 65534, GID: 65534}
-		s.Mounts = append(s.Mounts, stk.mounts...)
-		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/app", Type: "bind", Source: app, Options: []string{"rbind", "ro"}})
-		// Host network: a bare runc has no network set-up of its own.
-		var nss []specs.LinuxNamespace
-		for _, ns := range s.Linux.Namespaces {
-			if ns.Type != specs.NetworkNamespace {
-				nss = append(nss, ns)
-			}
-		}
-		s.Linux.Namespaces = nss
-		cfg, _ := json.Marshal(s)
-		if err := os.WriteFile(filepath.Join(bundle, "config.json"), cfg, 0o644); err != nil {
+		if err := r.Remove(ctx, id); err != nil {
 			b.Fatal(err)
 		}
-		root := b.TempDir()
-		devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-		if err != nil {
-			b.Fatal(err)
+		peer = append(peer, bare.run(b, i))
+	}
+	p50, p95 := percentiles(ours)
+	bp50, bp95 := percentiles(peer)
+	b.ReportMetric(p50, "paasd-p50-ms")
+	b.ReportMetric(p95, "paasd-p95-ms")
+	b.ReportMetric(bp50, "runc-p50-ms")
+	b.ReportMetric(bp95, "runc-p95-ms")
+	b.ReportMetric(p50/bp50, "p50-ratio")
+	b.ReportMetric(0, "ns/op")
+}
+
+// bareRunc runs the benchmark's app with the runc command on the host
+// stack's root: no slug (the app is extracted once), host network.
+type bareRunc struct {
+	bin, bundle, root string
+	port              int
+	devnull           *os.File
+}
+
+func newBareRunc(b *testing.B, r *Runtime, runcBin, slugPath string) *bareRunc {
+	stk, err := r.stacks.resolve(HostStack)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bundle := b.TempDir()
+	app := filepath.Join(bundle, "app")
+	if err := os.Mkdir(app, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if out, err := exec.Command("tar", "-xf", slugPath, "-C", app).CombinedOutput(); err != nil {
+		b.Fatalf("%v: %s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	s := specconv.Example()
+	s.Root = &specs.Root{Path: stk.rootfs, Readonly: true}
+	s.Process.Terminal = false
+	s.Process.Args = []string{"/bin/sh", "-c", "exec /app/" + conformance.RuntimeAppName + " serve"}
+	s.Process.Env = []string{"PORT=" + strconv.Itoa(port)}
+	s.Process.Cwd = "/app"
+	s.Process.User = specs.User{UID: 65534, GID: 65534}
+	s.Mounts = append(s.Mounts, stk.mounts...)
+	s.Mounts = append(s.Mounts, specs.Mount{Destination: "/app", Type: "bind", Source: app, Options: []string{"rbind", "ro"}})
+	var nss []specs.LinuxNamespace
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type != specs.NetworkNamespace {
+			nss = append(nss, ns)
 		}
-		defer devnull.Close()
-		var ds []time.Duration
-		for i := 0; b.Loop(); i++ {
-			id := fmt.Sprintf("bare-%d-%d", os.Getpid(), i)
-			b.Cleanup(func() { _ = exec.Command(runcBin, "--root", root, "delete", "-f", id).Run() })
-			t0 := time.Now()
-			// Not a pipe: the detached container keeps its stdio open.
-			cmd := exec.Command(runcBin, "--root", root, "run", "-d", "--bundle", bundle, id)
-			cmd.Stdout, cmd.Stderr = devnull, devnull
-			if err := cmd.Run(); err != nil {
-				b.Fatalf("runc run: %v", err)
-			}
-			waitListen(b, "127.0.0.1:"+strconv.Itoa(port))
-			ds = append(ds, time.Since(t0))
-			b.StopTimer()
-			if out, err := exec.Command(runcBin, "--root", root, "delete", "-f", id).CombinedOutput(); err != nil {
-				b.Fatalf("runc delete: %v: %s", err, out)
-			}
-			b.StartTimer()
-		}
-		reportPercentiles(b, ds)
-	})
+	}
+	s.Linux.Namespaces = nss
+	cfg, _ := json.Marshal(s)
+	if err := os.WriteFile(filepath.Join(bundle, "config.json"), cfg, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { devnull.Close() })
+	return &bareRunc{bin: runcBin, bundle: bundle, root: b.TempDir(), port: port, devnull: devnull}
+}
+
+// run starts one container, waits for the port, deletes the container and
+// returns the time to the port.
+func (br *bareRunc) run(b *testing.B, i int) time.Duration {
+	id := fmt.Sprintf("bare-%d-%d", os.Getpid(), i)
+	b.Cleanup(func() { _ = exec.Command(br.bin, "--root", br.root, "delete", "-f", id).Run() })
+	t0 := time.Now()
+	// Not a pipe: the detached container keeps its stdio open.
+	cmd := exec.Command(br.bin, "--root", br.root, "run", "-d", "--bundle", br.bundle, id)
+	cmd.Stdout, cmd.Stderr = br.devnull, br.devnull
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("runc run: %v", err)
+	}
+	waitListen(b, "127.0.0.1:"+strconv.Itoa(br.port))
+	d := time.Since(t0)
+	if out, err := exec.Command(br.bin, "--root", br.root, "delete", "-f", id).CombinedOutput(); err != nil {
+		b.Fatalf("runc delete: %v: %s", err, out)
+	}
+	return d
 }
 
 // BenchmarkIdleDynos starts 200 idle dynos and reports the runtime's own

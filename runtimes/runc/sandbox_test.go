@@ -164,3 +164,44 @@ func TestMemoryStats(t *testing.T) {
 		t.Fatalf("memory stats %+v", m)
 	}
 }
+
+// TestSlugOverlay checks that dynos of one slug share its extracted tree
+// through an overlay /app, that writes stay private to each dyno, and that
+// the tree is deleted with the last dyno using it.
+func TestSlugOverlay(t *testing.T) {
+	testenv.NeedRoot(t)
+	dir := t.TempDir()
+	r, err := New(testConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.overlay {
+		testenv.Missing(t, "overlayfs is not available under the state dir")
+	}
+	slugPath := filepath.Join(t.TempDir(), "slug.tar")
+	f, err := os.Create(slugPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	_ = tw.WriteHeader(&tar.Header{Name: "./app/Procfile", Typeflag: tar.TypeReg, Mode: 0o644, Size: 5})
+	_, _ = tw.Write([]byte("web: "))
+	_ = tw.Close()
+	f.Close()
+	code, out := runDyno(t, r, "ov-1", core.DynoSpec{Slug: slugPath,
+		Command: "grep ' /app ' /proc/self/mounts | cut -d' ' -f3; cat Procfile; echo; echo mine > Procfile; cat Procfile"})
+	if code != 0 || !strings.Contains(out, "overlay\nweb: \nmine\n") {
+		t.Fatalf("exit %d, output %q", code, out)
+	}
+	code, out = runDyno(t, r, "ov-2", core.DynoSpec{Slug: slugPath, Command: "cat Procfile"})
+	if code != 0 || !strings.Contains(out, "web: ") {
+		t.Fatalf("second dyno sees another dyno's write: exit %d, output %q", code, out)
+	}
+	ents, err := os.ReadDir(filepath.Join(dir, "slugs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 0 {
+		t.Fatalf("slug trees left after the last dyno was removed: %v", ents)
+	}
+}
