@@ -27,7 +27,7 @@ import (
 
 // benchSlug writes a slug holding the test binary as the conformance app
 // (TestMain makes it serve HTTP on $PORT).
-func benchSlug(b *testing.B) string {
+func benchSlug(b testing.TB) string {
 	b.Helper()
 	exe, err := os.Executable()
 	if err != nil {

@@ -3,6 +3,7 @@ package runc
 import (
 	"archive/tar"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paasd/paasd/conformance"
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/internal/testenv"
 )
@@ -203,5 +205,38 @@ func TestSlugOverlay(t *testing.T) {
 	}
 	if len(ents) != 0 {
 		t.Fatalf("slug trees left after the last dyno was removed: %v", ents)
+	}
+}
+
+// TestReachHost checks that a dyno reaches the host through its bridge
+// address (the path egress takes before masquerading).
+func TestReachHost(t *testing.T) {
+	testenv.NeedRoot(t)
+	r, err := New(testConfig(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.net.ensure(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(r.net.gateway.String(), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	slugPath := benchSlug(t)
+	code, out := runDyno(t, r, "reach-host", core.DynoSpec{Slug: slugPath,
+		Command: "./" + conformance.RuntimeAppName + " dial " + l.Addr().String()})
+	if code != 0 || !strings.Contains(out, "ok") {
+		t.Fatalf("dyno could not reach the host at %s: exit %d, %q", l.Addr(), code, out)
 	}
 }
