@@ -243,6 +243,7 @@ func (r *Runtime) init(cfg Config) error {
 			r.slugs.adopt(d.rec.SlugKey)
 		}
 	}
+	r.slugs.scan()
 	return nil
 }
 

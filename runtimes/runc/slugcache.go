@@ -17,19 +17,37 @@ import (
 
 // slugCache extracts each slug once into a read-only tree that every dyno
 // of the release shares as the lower layer of an overlay /app; each dyno
-// writes to its own upper layer, thrown away at Remove. A tree is deleted
-// when the last dyno using it is removed.
+// writes to its own upper layer, thrown away at Remove. When the last dyno
+// using a tree is removed the tree stays cached (a restarted dyno reuses
+// it) among the idleKeep most recently released ones; older idle trees are
+// deleted.
 type slugCache struct {
 	dir      string
 	uid, gid int
+	idleKeep int
 
 	mu    sync.Mutex
 	refs  map[string]int
 	locks map[string]*sync.Mutex
+	idle  []string // unreferenced cached trees, oldest first
 }
 
+// defaultIdleSlugs is how many unreferenced slug trees stay cached.
+const defaultIdleSlugs = 4
+
 func newSlugCache(dir string, uid, gid int) *slugCache {
-	return &slugCache{dir: dir, uid: uid, gid: gid, refs: map[string]int{}, locks: map[string]*sync.Mutex{}}
+	return &slugCache{dir: dir, uid: uid, gid: gid, idleKeep: defaultIdleSlugs,
+		refs: map[string]int{}, locks: map[string]*sync.Mutex{}}
+}
+
+// unidleLocked takes key off the idle list.
+func (c *slugCache) unidleLocked(key string) {
+	for i, k := range c.idle {
+		if k == key {
+			c.idle = append(c.idle[:i], c.idle[i+1:]...)
+			return
+		}
+	}
 }
 
 // key names a slug file's extracted tree: its path, size and modification
@@ -60,6 +78,7 @@ func (c *slugCache) acquire(path string) (dir, key string, err error) {
 		c.locks[key] = l
 	}
 	c.refs[key]++
+	c.unidleLocked(key)
 	c.mu.Unlock()
 	l.Lock()
 	defer l.Unlock()
@@ -95,7 +114,33 @@ func (c *slugCache) adopt(key string) {
 	}
 	c.mu.Lock()
 	c.refs[key]++
+	c.unidleLocked(key)
 	c.mu.Unlock()
+}
+
+// scan puts cached trees no recovered dyno uses on the idle list (trimmed
+// to idleKeep) and deletes trees left half-extracted by a crash. Call it
+// after adopting the recovered dynos.
+func (c *slugCache) scan() {
+	ents, err := os.ReadDir(c.dir)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range ents {
+		name := e.Name()
+		switch {
+		case strings.Contains(name, ".partial-") || strings.HasPrefix(name, "overlay-probe-"):
+			_ = os.RemoveAll(filepath.Join(c.dir, name))
+		case c.refs[name] == 0:
+			c.idle = append(c.idle, name)
+		}
+	}
+	for len(c.idle) > c.idleKeep {
+		_ = os.RemoveAll(filepath.Join(c.dir, c.idle[0]))
+		c.idle = c.idle[1:]
+	}
 }
 
 // release drops a reference and deletes the tree when none is left.
@@ -110,8 +155,13 @@ func (c *slugCache) release(key string) {
 		return
 	}
 	delete(c.refs, key)
-	delete(c.locks, key)
-	_ = os.RemoveAll(filepath.Join(c.dir, key))
+	c.idle = append(c.idle, key)
+	for len(c.idle) > c.idleKeep {
+		old := c.idle[0]
+		c.idle = c.idle[1:]
+		delete(c.locks, old)
+		_ = os.RemoveAll(filepath.Join(c.dir, old))
+	}
 }
 
 // overlaySupported tries an overlay mount under dir.
