@@ -87,15 +87,24 @@ func percentiles(d []time.Duration) (p50, p95 float64) {
 // BenchmarkStartToListen measures the time from Start to the dyno's web
 // process accepting on $PORT, next to a bare `runc run` of the same root
 // file system and app. The two alternate within each iteration, so both see
-// the same machine load. Run with -benchtime=50x (bench/runtimes.sh).
+// the same machine load. "cached-slug" reuses the slug tree extracted by the
+// previous start (a restarted dyno, or a second dyno of the release);
+// "fresh-slug" extracts the slug at every start. Run with -benchtime=50x
+// (bench/runtimes.sh).
 func BenchmarkStartToListen(b *testing.B) {
 	testenv.NeedRoot(b)
 	runcBin := testenv.NeedCommand(b, "runc")
 	slugPath := benchSlug(b)
+	b.Run("cached-slug", func(b *testing.B) { benchStart(b, runcBin, slugPath, defaultIdleSlugs) })
+	b.Run("fresh-slug", func(b *testing.B) { benchStart(b, runcBin, slugPath, 0) })
+}
+
+func benchStart(b *testing.B, runcBin, slugPath string, idleKeep int) {
 	r, err := New(testConfig(b.TempDir()))
 	if err != nil {
 		b.Fatal(err)
 	}
+	r.slugs.idleKeep = idleKeep
 	ctx := context.Background()
 	bare := newBareRunc(b, r, runcBin, slugPath)
 	var ours, peer []time.Duration
