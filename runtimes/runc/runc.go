@@ -376,7 +376,9 @@ func (r *Runtime) start(d *dyno) (core.DynoStatus, error) {
 	if err != nil {
 		return core.DynoStatus{}, fmt.Errorf("create container: %w", err)
 	}
+	d.mu.Lock()
 	d.c = c
+	d.mu.Unlock()
 	env := make([]string, 0, len(spec.Env))
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
@@ -683,9 +685,24 @@ func (r *Runtime) get(id string) (*dyno, error) {
 	return d, nil
 }
 
+// started returns the dyno's container once Start has run its process, or
+// an error wrapping core.ErrConflict while it is still starting.
+func (d *dyno) started() (*libcontainer.Container, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.c == nil || (d.rec.PID == 0 && !d.rec.Exited) {
+		return nil, fmt.Errorf("dyno %s is still starting: %w", d.rec.Spec.ID, core.ErrConflict)
+	}
+	return d.c, nil
+}
+
 // signalAll sends sig to every process in the dyno's cgroup.
 func (d *dyno) signalAll(sig syscall.Signal) error {
-	pids, err := d.c.Processes()
+	c, err := d.started()
+	if err != nil {
+		return err
+	}
+	pids, err := c.Processes()
 	if err != nil {
 		return err
 	}
@@ -706,6 +723,10 @@ func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) (cor
 	if d.exited() {
 		return core.StopResult{Status: d.status()}, nil
 	}
+	c, err := d.started()
+	if err != nil {
+		return core.StopResult{}, fmt.Errorf("stop: %w", err)
+	}
 	d.mu.Lock()
 	d.rec.Stopped = true
 	d.mu.Unlock()
@@ -717,7 +738,7 @@ func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) (cor
 	case <-d.done:
 	case <-t.C:
 		res.Killed = true
-		_ = d.c.Signal(syscall.SIGKILL)
+		_ = c.Signal(syscall.SIGKILL)
 		_ = d.signalAll(syscall.SIGKILL)
 		select {
 		case <-d.done:
@@ -819,7 +840,11 @@ func (r *Runtime) MemoryStats(_ context.Context, id string) (core.DynoMemory, er
 	if d.exited() {
 		return core.DynoMemory{}, fmt.Errorf("memory of dyno %s: dyno has exited: %w", id, core.ErrConflict)
 	}
-	st, err := d.c.Stats()
+	c, err := d.started()
+	if err != nil {
+		return core.DynoMemory{}, fmt.Errorf("memory: %w", err)
+	}
+	st, err := c.Stats()
 	if err != nil || st.CgroupStats == nil {
 		return core.DynoMemory{}, fmt.Errorf("memory of dyno %s: %w", id, errors.Join(err, core.ErrUnavailable))
 	}
@@ -852,8 +877,8 @@ func (r *Runtime) Remove(_ context.Context, id string) error {
 	}
 	d.mu.Unlock()
 	var errs []error
-	if d.c != nil {
-		if err := d.c.Destroy(); err != nil {
+	if c, err := d.started(); err == nil {
+		if err := c.Destroy(); err != nil {
 			errs = append(errs, err)
 		}
 	}
