@@ -58,6 +58,7 @@ type Platform struct {
 
 	mu       sync.Mutex
 	routes   map[string]core.Route // by app id
+	ids      map[string]string     // app id by app name, for router log lines
 	backends map[string][]core.Backend
 	crashed  map[string]bool
 	version  int64
@@ -77,7 +78,7 @@ func New(opts Options) *Platform {
 	if opts.AppDomain == "" {
 		opts.AppDomain = "localhost"
 	}
-	p := &Platform{opts: opts, routes: map[string]core.Route{}, backends: map[string][]core.Backend{}, crashed: map[string]bool{}}
+	p := &Platform{opts: opts, routes: map[string]core.Route{}, ids: map[string]string{}, backends: map[string][]core.Backend{}, crashed: map[string]bool{}}
 	p.log = cmp.Or(opts.Logger, slog.Default())
 	d := opts.Dynos
 	d.Logger = p.log
@@ -338,13 +339,20 @@ func (p *Platform) SyncRoutes(ctx context.Context, appID string) error {
 		r.State = core.AppBlank
 	}
 	r.State = p.stateLocked(appID, r)
+	if old, ok := p.routes[appID]; ok && old.App != r.App {
+		delete(p.ids, old.App)
+	}
 	p.routes[appID] = r
+	p.ids[r.App] = appID
 	p.mu.Unlock()
 	return p.push(ctx)
 }
 
 func (p *Platform) forgetRoute(appID string) {
 	p.mu.Lock()
+	if r, ok := p.routes[appID]; ok {
+		delete(p.ids, r.App)
+	}
 	delete(p.routes, appID)
 	delete(p.backends, appID)
 	delete(p.crashed, appID)
@@ -428,4 +436,12 @@ func (s liveStore) GetDyno(ctx context.Context, appID, nameOrID string) (core.Dy
 		}
 	}
 	return core.Dyno{}, fmt.Errorf("dyno %q: %w", nameOrID, core.ErrNotFound)
+}
+
+// AppID returns the id of the routed app named name, or "" (router log
+// lines carry the app's name).
+func (p *Platform) AppID(name string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ids[name]
 }
