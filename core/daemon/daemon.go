@@ -75,7 +75,7 @@ const (
 	DefaultRuntime        = "builtin:runc"
 	DefaultRuntimeNonRoot = "builtin:process"
 	// DefaultRouter is the reference router.
-	DefaultRouter = "builtin:router"
+	DefaultRouter     = "builtin:router"
 	DefaultAppDomain  = "localhost"
 	DefaultAdminEmail = "admin@paasd.local"
 	// AdminTokenFile is the file under the data dir that receives the first
