@@ -144,6 +144,10 @@ type Options struct {
 	// SameAddressPort, when true, gives every dyno BasePort (runtimes where
 	// each dyno has its own network namespace, like runc).
 	SameAddressPort bool
+	// MemoryCheckEvery is how often a running dyno's memory is compared
+	// with its quota, when the runtime is a core.MemoryReporter; zero means
+	// 20 s. Negative disables the checks.
+	MemoryCheckEvery time.Duration
 	// Log receives log lines; nil discards them.
 	Log LogFunc
 	// Routes receives web backend changes; nil discards them.
@@ -173,6 +177,9 @@ func (o *Options) defaults() {
 	}
 	if o.BasePort == 0 {
 		o.BasePort = 5000
+	}
+	if o.MemoryCheckEvery == 0 {
+		o.MemoryCheckEvery = 20 * time.Second
 	}
 }
 
@@ -377,13 +384,22 @@ func (m *Manager) specFor(d Desired, p Process, x *dyno) core.DynoSpec {
 	return core.DynoSpec{
 		ID: x.info.ID, App: d.App, AppID: d.AppID, Name: x.info.Name, Type: p.Type, Release: d.Release,
 		Command: p.Command, Env: env, Port: x.port, Slug: d.Slug, Stack: d.Stack,
-		Size: x.info.Size, Limits: size.Limits,
+		Size: x.info.Size, Limits: hardLimits(size.Limits),
 		Labels: map[string]string{
 			LabelApp: d.App, LabelAppID: d.AppID, LabelName: x.info.Name, LabelType: p.Type,
 			LabelRelease: strconv.Itoa(d.Release), LabelSize: x.info.Size, LabelCommand: p.Command,
 			LabelPort: strconv.Itoa(x.port),
 		},
 	}
+}
+
+// hardLimits are the limits a runtime enforces for a dyno size: Heroku lets
+// a dyno exceed its memory quota (logging R14) and kills it only at twice
+// the quota (R15, "vastly exceeded"), so the enforced memory limit is twice
+// the size's quota. CPU and pids limits are the size's.
+func hardLimits(l core.DynoLimits) core.DynoLimits {
+	l.MemoryBytes *= 2
+	return l
 }
 
 var idRand = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15))
@@ -565,6 +581,11 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 	} else if !adopted {
 		m.setState(x, core.DynoUp, "")
 	}
+	if mr, ok := m.rt.(core.MemoryReporter); ok && m.opts.MemoryCheckEvery > 0 {
+		if size, ok := core.LookupDynoSize(x.info.Size); ok && size.Limits.MemoryBytes > 0 {
+			go m.watchMemory(bootCtx, mr, x, size.Limits.MemoryBytes)
+		}
+	}
 	var cycle <-chan time.Time
 	if m.opts.CycleEvery > 0 {
 		j := time.Duration(0)
@@ -604,6 +625,29 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 	case <-time.After(2 * time.Second):
 	}
 	return st, err
+}
+
+// watchMemory logs Heroku's R14 while the dyno uses more than its quota.
+func (m *Manager) watchMemory(ctx context.Context, mr core.MemoryReporter, x *dyno, quota int64) {
+	t := time.NewTicker(m.opts.MemoryCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st, err := mr.MemoryStats(ctx, x.info.ID)
+		if err != nil {
+			continue
+		}
+		used := st.UsageBytes + st.SwapBytes
+		if used <= quota {
+			continue
+		}
+		m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Process running mem=%dM(%.1f%%)", used>>20, 100*float64(used)/float64(quota)))
+		m.logHeroku(x.info.AppID, x.info.Name, "Error R14 (Memory quota exceeded)")
+	}
 }
 
 // awaitBoot marks a web dyno up once its port accepts, or stops it with R10.
