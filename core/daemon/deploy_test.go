@@ -88,6 +88,22 @@ func (d *daemon) call(t *testing.T, method, path string, body any) (int, map[str
 	return res.StatusCode, out
 }
 
+// callList GETs a list resource.
+func (d *daemon) callList(t *testing.T, path string) (int, []map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", d.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+d.token)
+	req.Header.Set("Accept", "application/vnd.heroku+json; version=3")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out []map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
 // routed GETs path on app through the router.
 func routed(routerAddr, app, path string) (int, string, error) {
 	req, _ := http.NewRequest("GET", "http://"+routerAddr+path, nil)
