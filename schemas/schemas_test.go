@@ -244,3 +244,24 @@ func FuzzValidateConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestMemoKeepsRejecting(t *testing.T) {
+	v, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := []byte(`{"accepted":3}`)
+	bad := []byte(`{"accepted":-1}`)
+	for i := 0; i < 3; i++ {
+		if err := v.Validate("#DrainDeliverResponse", good); err != nil {
+			t.Fatalf("round %d: good document rejected: %v", i, err)
+		}
+		if err := v.Validate("#DrainDeliverResponse", bad); err == nil {
+			t.Fatalf("round %d: bad document accepted (memo must only hold passes)", i)
+		}
+	}
+	// The same bytes against another definition are evaluated afresh.
+	if err := v.Validate("#PluginInfo", good); err == nil {
+		t.Fatal("memo leaked across definitions")
+	}
+}

@@ -8,8 +8,12 @@ import (
 	"os"
 
 	"github.com/paasd/paasd/core/daemon"
+	"github.com/paasd/paasd/runtimes/runc"
 )
 
 func main() {
+	// When libcontainer re-executes paasd as a dyno's init, this becomes
+	// the container and never returns.
+	runc.Init()
 	os.Exit(daemon.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/api"
 	"github.com/paasd/paasd/core/store"
+	"github.com/paasd/paasd/runtimes/runc"
 )
 
 // Config is paasd's configuration. Every field's zero value means its
@@ -48,8 +49,11 @@ type Config struct {
 	APIAddr string `json:"api_addr,omitempty"`
 	// RouterAddr is the HTTP router's listen address; default "127.0.0.1:8080".
 	RouterAddr string `json:"router_addr,omitempty"`
-	// Runtime is the dyno runtime plugin reference; default "builtin:process".
+	// Runtime is the dyno runtime plugin reference; default "builtin:runc"
+	// when paasd runs as root, "builtin:process" otherwise.
 	Runtime string `json:"runtime,omitempty"`
+	// Router is the router plugin reference; default "builtin:router".
+	Router string `json:"router,omitempty"`
 	// AppDomain is the domain of apps' default hostnames; default "localhost".
 	AppDomain string `json:"app_domain,omitempty"`
 	// LogLevel is debug, info, warn or error; default "info".
@@ -66,7 +70,12 @@ const (
 	DefaultDataDir    = ".data"
 	DefaultAPIAddr    = "127.0.0.1:5000"
 	DefaultRouterAddr = "127.0.0.1:8080"
-	DefaultRuntime    = "builtin:process"
+	// DefaultRuntime is the dyno runtime when paasd runs as root (isolated
+	// runc containers); DefaultRuntimeNonRoot otherwise.
+	DefaultRuntime        = "builtin:runc"
+	DefaultRuntimeNonRoot = "builtin:process"
+	// DefaultRouter is the reference router.
+	DefaultRouter     = "builtin:router"
 	DefaultAppDomain  = "localhost"
 	DefaultAdminEmail = "admin@paasd.local"
 	// AdminTokenFile is the file under the data dir that receives the first
@@ -83,7 +92,12 @@ func (c *Config) setDefaults() {
 	def(&c.DataDir, DefaultDataDir)
 	def(&c.APIAddr, DefaultAPIAddr)
 	def(&c.RouterAddr, DefaultRouterAddr)
-	def(&c.Runtime, DefaultRuntime)
+	if os.Geteuid() == 0 {
+		def(&c.Runtime, DefaultRuntime)
+	} else {
+		def(&c.Runtime, DefaultRuntimeNonRoot)
+	}
+	def(&c.Router, DefaultRouter)
 	def(&c.AppDomain, DefaultAppDomain)
 	def(&c.LogLevel, "info")
 	def(&c.LogFormat, "text")
@@ -99,6 +113,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := core.ParseRef(c.Runtime); err != nil {
 		return fmt.Errorf("runtime: %w", err)
+	}
+	if _, err := core.ParseRef(c.Router); err != nil {
+		return fmt.Errorf("router: %w", err)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -161,6 +178,9 @@ type Options struct {
 	DecodeConfig ConfigDecoder
 	// Ready, if set, is called with the API's bound address once it serves.
 	Ready func(apiAddr string)
+	// RouterReady, if set, is called with the router's bound address before
+	// Ready.
+	RouterReady func(routerAddr string)
 }
 
 // Main runs paasd with args (without the program name) until ctx is done
@@ -197,7 +217,8 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	fs.StringVar(&flagCfg.DataDir, "data", "", "data directory (default "+DefaultDataDir+")")
 	fs.StringVar(&flagCfg.APIAddr, "api-addr", "", "Platform API listen address (default "+DefaultAPIAddr+")")
 	fs.StringVar(&flagCfg.RouterAddr, "router-addr", "", "router listen address (default "+DefaultRouterAddr+")")
-	fs.StringVar(&flagCfg.Runtime, "runtime", "", "dyno runtime plugin reference (default "+DefaultRuntime+")")
+	fs.StringVar(&flagCfg.Runtime, "runtime", "", "dyno runtime plugin reference (default "+DefaultRuntime+" as root, "+DefaultRuntimeNonRoot+" otherwise)")
+	fs.StringVar(&flagCfg.Router, "router", "", "router plugin reference (default "+DefaultRouter+")")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
 	fs.StringVar(&configFile, "config", "", "configuration file (JSON)")
 	if err := fs.Parse(args); err != nil {
@@ -229,6 +250,7 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	over(&cfg.APIAddr, flagCfg.APIAddr)
 	over(&cfg.RouterAddr, flagCfg.RouterAddr)
 	over(&cfg.Runtime, flagCfg.Runtime)
+	over(&cfg.Router, flagCfg.Router)
 	over(&cfg.LogLevel, flagCfg.LogLevel)
 	cfg.setDefaults()
 	return cfg, cfg.Validate()
@@ -261,14 +283,21 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 		return fmt.Errorf("api: %w", err)
 	}
 	addr := ln.Addr().String()
-	_, routerPort, _ := net.SplitHostPort(cfg.RouterAddr)
-	// Until Logplex is wired in, heroku[api] lines and log sessions are
-	// served from memory (and the lines also go to paasd's own log).
-	logs := &api.MemoryLogs{BaseURL: "http://" + addr, Next: api.SlogAPILogger{Log: log}}
-	apiSrv := api.New(st, api.Options{Logger: log, AppDomain: cfg.AppDomain, RouterPort: routerPort, GitURL: "http://" + addr,
-		APILog: logs, LogSessions: logs})
+	parts, err := startParts(ctx, cfg, st, log, "http://"+addr)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer parts.close()
+	_, routerPort, _ := net.SplitHostPort(parts.routerAddr)
+	// New apps get the default stack: the host's own system directories,
+	// mounted read-only into every dyno (docs/runtimes.md tells how to
+	// add others).
+	apiSrv := api.New(parts.platform.Store(st), api.Options{Logger: log, AppDomain: cfg.AppDomain, RouterPort: routerPort, GitURL: "http://" + addr,
+		Stack: runc.HostStack,
+		Dynos: parts.platform, APILog: parts.platform, LogSessions: parts.platform, Routes: parts.platform, Drains: parts.platform})
 	mux := http.NewServeMux()
-	mux.Handle("GET /log-sessions/{id}", logs)
+	mux.Handle("GET /log-sessions/{id}", parts.sessions)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := st.Stats(r.Context()); err != nil {
 			http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
@@ -284,7 +313,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("paasd started", "api", "http://"+addr, "data", cfg.DataDir, "router_addr", cfg.RouterAddr, "runtime", cfg.Runtime)
+	log.Info("paasd started", "api", "http://"+addr, "data", cfg.DataDir, "router", "http://"+parts.routerAddr, "runtime", cfg.Runtime)
+	if opts.RouterReady != nil {
+		opts.RouterReady(parts.routerAddr)
+	}
 	if opts.Ready != nil {
 		opts.Ready(addr)
 	}

@@ -61,7 +61,12 @@ func TestConfigValidateAndPrecedence(t *testing.T) {
 		mention string
 	}{
 		{"defaults", nil, func(c Config) bool {
-			return c.DataDir == ".data" && c.APIAddr == "127.0.0.1:5000" && c.RouterAddr == "127.0.0.1:8080" && c.Runtime == "builtin:process"
+			wantRuntime := DefaultRuntimeNonRoot
+			if os.Geteuid() == 0 {
+				wantRuntime = DefaultRuntime
+			}
+			return c.DataDir == ".data" && c.APIAddr == "127.0.0.1:5000" && c.RouterAddr == "127.0.0.1:8080" &&
+				c.Runtime == wantRuntime && c.Router == DefaultRouter
 		}, ""},
 		{"file", []string{"--config", file}, func(c Config) bool { return c.APIAddr == "127.0.0.1:7000" && c.Runtime == "builtin:runc" }, ""},
 		{"flags override the file", []string{"--config", file, "--api-addr", "127.0.0.1:7001"}, func(c Config) bool {
@@ -137,7 +142,7 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	ready := make(chan string, 1)
-	args := append([]string{"--data", d.dataDir, "--api-addr", "127.0.0.1:0"}, extra...)
+	args := append([]string{"--data", d.dataDir, "--api-addr", "127.0.0.1:0", "--router-addr", "127.0.0.1:0", "--runtime", "builtin:process"}, extra...)
 	go func() {
 		d.done <- Run(ctx, args, io.Discard, d.logs, Options{Ready: func(addr string) { ready <- addr }})
 	}()
@@ -227,7 +232,7 @@ func TestDaemon(t *testing.T) {
 		done := make(chan int, 1)
 		logs := &syncBuffer{}
 		go func() {
-			done <- Run(ctx, []string{"--data", d.dataDir, "--api-addr", "127.0.0.1:0"}, io.Discard, logs, Options{Ready: func(a string) { ready <- a }})
+			done <- Run(ctx, []string{"--data", d.dataDir, "--api-addr", "127.0.0.1:0", "--router-addr", "127.0.0.1:0", "--runtime", "builtin:process"}, io.Discard, logs, Options{Ready: func(a string) { ready <- a }})
 		}()
 		select {
 		case <-ready:
