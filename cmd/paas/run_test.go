@@ -2,9 +2,9 @@ package main_test
 
 // paas run end to end: the built binary creates a one-off dyno through an
 // API endpoint and attaches over the paasd-attach protocol (core/attach) to
-// a real shell in a real pseudo-terminal. paasd's API has no dyno manager
-// wired in yet (one-off dynos answer 503), so the API here is a small
-// handler with the same POST /apps/{app}/dynos shape.
+// a real shell in a real pseudo-terminal. paasd does not mount the attach
+// endpoint yet, so the API here is a small handler with the same
+// POST /apps/{app}/dynos shape plus attach.Handler.
 
 import (
 	"bytes"
