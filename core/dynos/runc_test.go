@@ -115,3 +115,52 @@ func TestMemoryHogInRuncDyno(t *testing.T) {
 		t.Error("the dyno over its quota but under twice it was killed")
 	}
 }
+
+// TestCrashLoopBacksOffInRuncDyno: a dyno that exits at once is restarted
+// at once the first time, then after cool-offs that double.
+func TestCrashLoopBacksOffInRuncDyno(t *testing.T) {
+	testenv.Short(t, "runs real containers")
+	testenv.NeedRoot(t)
+	rt, err := runc.New(runc.Config{StateDir: filepath.Join(t.TempDir(), "runc"), Bridge: "paasdt1", Subnet: "10.250.0.0/16"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got lines
+	m := dynos.New(rt, dynos.Options{FirstBackoff: time.Second, MaxBackoff: 4 * time.Second, Log: got.add})
+	t.Cleanup(func() {
+		_ = m.Apply(context.Background(), dynos.Desired{App: "crashy", Release: 1})
+		time.Sleep(time.Second)
+		m.Close()
+	})
+	err = m.Apply(context.Background(), dynos.Desired{App: "crashy", Release: 1, Slug: emptySlug(t, map[string]string{"x": ""}),
+		Processes: []dynos.Process{{Type: "worker", Command: "echo boom; exit 3", Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"restarting in 1s", "restarting in 2s", "restarting in 4s", "restarting in 4s"}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		got.mu.Lock()
+		var seen []string
+		for _, l := range got.l {
+			if i := strings.Index(l, "restarting in "); i >= 0 {
+				seen = append(seen, l[i:])
+			}
+		}
+		all := strings.Join(got.l, "\n")
+		got.mu.Unlock()
+		if len(seen) >= len(want) {
+			if strings.Join(seen[:len(want)], ",") != strings.Join(want, ",") {
+				t.Fatalf("cool-offs %v, want %v", seen, want)
+			}
+			if !strings.Contains(all, "heroku[worker.1]: Process exited with status 3") || !strings.Contains(all, "app[worker.1]: boom") {
+				t.Fatalf("exit or output missing:\n%s", all)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cool-offs so far %v:\n%s", seen, all)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
