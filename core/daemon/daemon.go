@@ -38,6 +38,7 @@ import (
 	"github.com/paasd/paasd/core/api"
 	"github.com/paasd/paasd/core/store"
 	"github.com/paasd/paasd/runtimes/runc"
+	"github.com/paasd/paasd/schemas"
 )
 
 // Config is paasd's configuration. Every field's zero value means its
@@ -171,10 +172,26 @@ func DecodeJSONConfig(name string, data []byte) (Config, error) {
 	return c, nil
 }
 
+// DecodeConfig is paasd's ConfigDecoder: the file is checked against the
+// #Config CUE definition (package schemas), so an error names the field and
+// the rule, then decoded strictly.
+func DecodeConfig(name string, data []byte) (Config, error) {
+	if filepath.Ext(name) == ".json" {
+		v, err := schemas.New()
+		if err != nil {
+			return Config{}, err
+		}
+		if err := v.Validate("#Config", data); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w: %w", name, err, core.ErrInvalid)
+		}
+	}
+	return DecodeJSONConfig(name, data)
+}
+
 // Options tune [Run]; the zero value is what [Main] uses.
 type Options struct {
-	// DecodeConfig decodes --config files; nil means DecodeJSONConfig. The
-	// CUE-backed validator of package schemas plugs in here.
+	// DecodeConfig decodes --config files; nil means [DecodeConfig] (CUE
+	// validation, then strict JSON).
 	DecodeConfig ConfigDecoder
 	// Ready, if set, is called with the API's bound address once it serves.
 	Ready func(apiAddr string)
@@ -235,7 +252,7 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 		}
 		dec := opts.DecodeConfig
 		if dec == nil {
-			dec = DecodeJSONConfig
+			dec = DecodeConfig
 		}
 		if cfg, err = dec(configFile, data); err != nil {
 			return cfg, err

@@ -285,3 +285,29 @@ func FuzzDecodeJSONConfig(f *testing.F) {
 		_ = cfg.Validate()
 	})
 }
+
+// TestBadConfigFileRefused: paasd refuses to start on a config file that
+// breaks #Config, naming the field and the rule, with exit code 2.
+func TestBadConfigFileRefused(t *testing.T) {
+	tests := []struct {
+		desc, file, mention string
+	}{
+		{desc: "bad enum", file: `{"log_level":"loud"}`, mention: `log_level: invalid value "loud" (want one of`},
+		{desc: "unknown field", file: `{"api_adr":"127.0.0.1:5000"}`, mention: "api_adr: field not allowed"},
+		{desc: "bad reference", file: `{"runtime":"docker:x"}`, mention: `runtime: invalid value "docker:x"`},
+		{desc: "not JSON", file: `{"api_addr":`, mention: "paasd.json"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "paasd.json")
+			if err := os.WriteFile(file, []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var stderr syncBuffer
+			code := Run(context.Background(), []string{"--config", file, "--data", t.TempDir()}, io.Discard, &stderr, Options{})
+			if code != 2 || !strings.Contains(stderr.String(), tc.mention) {
+				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr.String(), tc.mention)
+			}
+		})
+	}
+}

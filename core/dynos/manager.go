@@ -425,7 +425,7 @@ func (m *Manager) stopLocked(a *appState, x *dyno, why string) {
 		defer m.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), m.opts.StopGrace+30*time.Second)
 		defer cancel()
-		res, err := m.rt.Stop(ctx, x.info.ID, m.opts.StopGrace)
+		res, err := m.stopRetrying(ctx, x.info.ID, m.opts.StopGrace)
 		if err != nil && !errors.Is(err, core.ErrNotFound) {
 			m.logger.Warn("stop dyno", "app", x.info.AppID, "dyno", x.info.Name, "err", err)
 		}
@@ -434,6 +434,26 @@ func (m *Manager) stopLocked(a *appState, x *dyno, why string) {
 			m.logHeroku(x.info.AppID, x.info.Name, "Stopping remaining processes with SIGKILL")
 		}
 	}()
+}
+
+// stopRetrying stops a dyno, retrying while the runtime reports it is
+// still starting (core.ErrConflict), until ctx ends.
+func (m *Manager) stopRetrying(ctx context.Context, id string, grace time.Duration) (core.StopResult, error) {
+	delay := 20 * time.Millisecond
+	for {
+		res, err := m.rt.Stop(ctx, id, grace)
+		if !errors.Is(err, core.ErrConflict) {
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(delay):
+		}
+		if delay < time.Second {
+			delay *= 2
+		}
+	}
 }
 
 // supervise runs one dyno incarnation and, while it is wanted, its restarts.
@@ -821,7 +841,11 @@ func (m *Manager) Restart(ctx context.Context, app, target string) error {
 		}
 		m.logHeroku(app, x.info.Name, "Restarting")
 		id := x.info.ID
-		go func() { _, _ = m.rt.Stop(context.Background(), id, m.opts.StopGrace) }()
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), m.opts.StopGrace+30*time.Second)
+			defer cancel()
+			_, _ = m.stopRetrying(ctx, id, m.opts.StopGrace)
+		}()
 	}
 	if n == 0 {
 		return fmt.Errorf("no dyno %q in app %q: %w", target, app, core.ErrNotFound)
