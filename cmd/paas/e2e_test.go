@@ -66,6 +66,7 @@ type platform struct {
 	token string
 	home  string
 	dir   string // working directory for paas (a git repository)
+	data  string // paasd's data dir
 	env   []string
 }
 
@@ -77,10 +78,10 @@ func startPaasd(t testing.TB) *platform {
 	ready := make(chan string, 1)
 	done := make(chan int, 1)
 	go func() {
-		done <- daemon.Run(ctx, []string{"--data", data, "--api-addr", "127.0.0.1:0"}, io.Discard, logs,
+		done <- daemon.Run(ctx, []string{"--data", data, "--api-addr", "127.0.0.1:0", "--router-addr", "127.0.0.1:0", "--runtime", "builtin:process"}, io.Discard, logs,
 			daemon.Options{Ready: func(addr string) { ready <- addr }})
 	}()
-	p := &platform{t: t, home: t.TempDir(), dir: t.TempDir()}
+	p := &platform{t: t, home: t.TempDir(), dir: t.TempDir(), data: data}
 	select {
 	case addr := <-ready:
 		p.url = "http://" + addr
@@ -422,9 +423,8 @@ func TestFormationDomainsDrainsMaintenance(t *testing.T) {
 	r = p.ok("ps:stop", "-a", "web1", "web.1")
 	contains(t, "ps:stop", r.err, "Stopping web.1 dyno on ⬢ web1... done")
 	p.fails(2, "ps:stop", "-a", "web1")
-	// paas run creates the one-off dyno through the API; paasd does not
-	// mount core/attach yet, so attaching fails with a clear message (the
-	// attach protocol itself is tested end to end in run_test.go).
+	// web1's slug has no tarball, so its one-off dyno cannot start: a
+	// clear error (TestRunInRealDyno runs one for real).
 	r = p.fails(1, "run", "-a", "web1", "bash")
 	contains(t, "run", r.err, "Running `bash` on ⬢ web1... ", " ▸    ")
 

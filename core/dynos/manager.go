@@ -144,6 +144,9 @@ type Options struct {
 	// SameAddressPort, when true, gives every dyno BasePort (runtimes where
 	// each dyno has its own network namespace, like runc).
 	SameAddressPort bool
+	// AttachTimeout is how long a one-off dyno started with Attach waits
+	// for its client before it is stopped with R13; zero means 60 s.
+	AttachTimeout time.Duration
 	// MemoryCheckEvery is how often a running dyno's memory is compared
 	// with its quota, when the runtime is a core.MemoryReporter; zero means
 	// 20 s. Negative disables the checks.
@@ -177,6 +180,9 @@ func (o *Options) defaults() {
 	}
 	if o.BasePort == 0 {
 		o.BasePort = 5000
+	}
+	if o.AttachTimeout == 0 {
+		o.AttachTimeout = 60 * time.Second
 	}
 	if o.MemoryCheckEvery == 0 {
 		o.MemoryCheckEvery = 20 * time.Second
@@ -215,6 +221,28 @@ type dyno struct {
 	wake chan struct{}
 	// done receives a one-off dyno's exit code.
 	done chan int
+
+	// For one-off dynos started with Attach: the command starts only once
+	// a client attaches (attachReq closed), and the dyno is not removed
+	// before the attachment ended (attachDone closed), so no output is
+	// lost. started is closed once the runtime's Start returned.
+	attachReq  chan struct{}
+	attachDone chan struct{}
+	started    chan struct{}
+	startErr   error
+	reqOnce    sync.Once
+	doneOnce   sync.Once
+	startOnce  sync.Once
+}
+
+// markStarted records the outcome of the runtime's Start.
+func (x *dyno) markStarted(err error) {
+	x.startOnce.Do(func() {
+		x.startErr = err
+		if x.started != nil {
+			close(x.started)
+		}
+	})
 }
 
 func (m *Manager) app(name string) *appState {
@@ -460,8 +488,35 @@ func (m *Manager) stopRetrying(ctx context.Context, id string, grace time.Durati
 func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, adopted bool) {
 	defer m.wg.Done()
 	defer close(x.stopped)
+	if x.attachReq != nil && !adopted {
+		select {
+		case <-x.attachReq:
+		case <-ctx.Done():
+			x.markStarted(ctx.Err())
+			return
+		case <-time.After(m.opts.AttachTimeout):
+			m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Error R13 (Attach error) -> Failed to attach to process within %s", m.opts.AttachTimeout))
+			err := fmt.Errorf("no client attached within %s: %w", m.opts.AttachTimeout, core.ErrTimeout)
+			x.markStarted(err)
+			m.mu.Lock()
+			x.wanted = false
+			delete(m.apps[x.info.AppID].dynos, x.info.ID)
+			m.mu.Unlock()
+			m.setState(x, core.DynoDown, "")
+			x.done <- 1
+			return
+		}
+	}
 	for {
 		status, err := m.runOnce(ctx, x, spec, adopted)
+		if x.attachDone != nil {
+			// Keep the dyno (and its terminal) until the client has
+			// read everything.
+			select {
+			case <-x.attachDone:
+			case <-time.After(m.opts.StopGrace):
+			}
+		}
 		adopted = false
 		m.mu.Lock()
 		if m.closed {
@@ -579,6 +634,7 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 	if !adopted {
 		m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Starting process with command `%s`", spec.Command))
 		st, err := m.rt.Start(ctx, spec)
+		x.markStarted(err)
 		if err != nil {
 			return core.DynoStatus{}, fmt.Errorf("start %s: %w", x.info.Name, err)
 		}
@@ -963,6 +1019,9 @@ func (m *Manager) Run(ctx context.Context, app string, o RunOptions) (Info, erro
 	}
 	spec.TTY = o.Attach
 	spec.Labels[LabelOneOff] = "true"
+	if o.Attach {
+		x.attachReq, x.attachDone, x.started = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	}
 	a.dynos[x.info.ID] = x
 	cctx, cancel := context.WithCancel(context.Background())
 	x.cancel = cancel
@@ -996,10 +1055,36 @@ func (m *Manager) Wait(ctx context.Context, app, id string) (int, error) {
 // Attach connects to a one-off dyno started with Attach and returns its exit
 // code. It returns an error wrapping core.ErrUnsupported when the runtime
 // cannot attach.
+//
+// A one-off dyno started with Attach runs its command only once its client
+// attaches here; it is stopped with R13 when none does in AttachTimeout.
 func (m *Manager) Attach(ctx context.Context, id string, tio core.AttachIO) (int, error) {
 	at, ok := m.rt.(core.Attacher)
 	if !ok {
 		return 0, fmt.Errorf("runtime cannot attach to dynos: %w", core.ErrUnsupported)
+	}
+	m.mu.Lock()
+	var x *dyno
+	for _, a := range m.apps {
+		if d := a.dynos[id]; d != nil {
+			x = d
+		}
+	}
+	m.mu.Unlock()
+	if x == nil {
+		return 0, fmt.Errorf("no dyno %q: %w", id, core.ErrNotFound)
+	}
+	if x.attachReq != nil {
+		x.reqOnce.Do(func() { close(x.attachReq) })
+		defer x.doneOnce.Do(func() { close(x.attachDone) })
+		select {
+		case <-x.started:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		if x.startErr != nil {
+			return 0, fmt.Errorf("dyno %s did not start: %w", x.info.Name, x.startErr)
+		}
 	}
 	return at.Attach(ctx, id, tio)
 }

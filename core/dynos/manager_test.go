@@ -320,3 +320,19 @@ func TestHardMemoryLimitIsTwiceTheQuota(t *testing.T) {
 		assert.Equal(t, int64(2<<30), d.spec.Limits.MemoryBytes, "R15 kills at twice the 1 GB quota")
 	}
 }
+
+func TestAttachedOneOffWaitsForItsClient(t *testing.T) {
+	rt := newFakeRuntime()
+	m, rec := newTestManager(t, rt, Options{AttachTimeout: 50 * time.Millisecond})
+	ctx := context.Background()
+	require.NoError(t, m.Apply(ctx, desired(1)))
+	info, err := m.Run(ctx, "demo", RunOptions{Command: "exit:0", Attach: true})
+	require.NoError(t, err)
+	code, err := m.Wait(ctx, "demo", info.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, code)
+	assert.True(t, rec.has("Error R13 (Attach error) -> Failed to attach to process within 50ms"))
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	assert.Equal(t, 0, rt.starts, "the command never ran without its client")
+}

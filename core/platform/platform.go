@@ -66,11 +66,12 @@ type Platform struct {
 }
 
 var (
-	_ api.DynoManager = (*Platform)(nil)
-	_ api.APILogger   = (*Platform)(nil)
-	_ api.LogSessions = (*Platform)(nil)
-	_ api.RouteSyncer = (*Platform)(nil)
-	_ api.DrainSyncer = (*Platform)(nil)
+	_ api.DynoManager  = (*Platform)(nil)
+	_ api.DynoAttacher = (*Platform)(nil)
+	_ api.APILogger    = (*Platform)(nil)
+	_ api.LogSessions  = (*Platform)(nil)
+	_ api.RouteSyncer  = (*Platform)(nil)
+	_ api.DrainSyncer  = (*Platform)(nil)
 )
 
 // New returns a Platform; call Start before serving the API.
@@ -206,6 +207,17 @@ func (p *Platform) Run(ctx context.Context, app core.App, req api.RunRequest) (c
 		return core.Dyno{}, err
 	}
 	return toDyno(info), nil
+}
+
+// Attach implements api.DynoAttacher: it connects tio to the app's one-off
+// dyno named or identified by dyno.
+func (p *Platform) Attach(ctx context.Context, app core.App, dyno string, tio core.AttachIO) (int, error) {
+	for _, i := range p.mgr.List(app.ID) {
+		if i.Name == dyno || i.ID == dyno {
+			return p.mgr.Attach(ctx, i.ID, tio)
+		}
+	}
+	return 0, fmt.Errorf("no dyno %q in app %s: %w", dyno, app.Name, core.ErrNotFound)
 }
 
 // Restart implements api.DynoManager.
