@@ -36,6 +36,7 @@ import (
 
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/api"
+	"github.com/paasd/paasd/core/logplex"
 	"github.com/paasd/paasd/core/store"
 	"github.com/paasd/paasd/runtimes/runc"
 	"github.com/paasd/paasd/schemas"
@@ -324,7 +325,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		writeMetrics(r.Context(), w, st, apiSrv)
+		writeMetrics(r.Context(), w, st, apiSrv, parts.logplex)
 	})
 	mux.Handle("/", apiSrv)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -382,7 +383,7 @@ func bootstrapAdmin(ctx context.Context, st store.Store, cfg Config, log *slog.L
 }
 
 // writeMetrics writes Prometheus text exposition format 0.0.4.
-func writeMetrics(ctx context.Context, w http.ResponseWriter, st store.Store, s *api.Server) {
+func writeMetrics(ctx context.Context, w http.ResponseWriter, st store.Store, s *api.Server, lp *logplex.Logplex) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	counts := s.RequestCounts()
 	codes := make([]int, 0, len(counts))
@@ -409,5 +410,39 @@ func writeMetrics(ctx context.Context, w http.ResponseWriter, st store.Store, s 
 			fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %d\n", g.name, g.help, g.name, g.name, g.v)
 		}
 	}
+	writeDrainMetrics(ctx, &b, st, lp)
 	io.WriteString(w, b.String())
+}
+
+// writeDrainMetrics writes each log drain's counters, labelled with the
+// app's name and the drain token: what was delivered, what was lost (L10
+// overflow, failed batches) and how often batches were retried.
+func writeDrainMetrics(ctx context.Context, b *strings.Builder, st store.Store, lp *logplex.Logplex) {
+	apps, err := st.ListApps(ctx, "")
+	if err != nil {
+		return
+	}
+	type row struct {
+		app string
+		s   logplex.DrainStatus
+	}
+	var rows []row
+	for _, a := range apps {
+		for _, s := range lp.Drains(a.ID) {
+			rows = append(rows, row{a.Name, s})
+		}
+	}
+	for _, m := range []struct {
+		name, help string
+		v          func(logplex.DrainStatus) int64
+	}{
+		{"paasd_drain_delivered_total", "Log messages a drain's destination accepted.", func(s logplex.DrainStatus) int64 { return s.Delivered }},
+		{"paasd_drain_dropped_total", "Log messages a drain lost (buffer overflow, failed batches).", func(s logplex.DrainStatus) int64 { return s.Dropped }},
+		{"paasd_drain_retries_total", "Batch redeliveries to a drain.", func(s logplex.DrainStatus) int64 { return s.Retries }},
+	} {
+		fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s counter\n", m.name, m.help, m.name)
+		for _, r := range rows {
+			fmt.Fprintf(b, "%s{app=%q,drain=%q} %d\n", m.name, r.app, r.s.ID, m.v(r.s))
+		}
+	}
 }

@@ -230,6 +230,25 @@ func TestDeployServesThroughRouter(t *testing.T) {
 			_, ps := d.call(t, "GET", "/apps/hello/dynos/web.1", nil)
 			id := ps["id"]
 
+			// A drain to a port where nothing listens: its losses and
+			// retries show in /metrics, labelled by app and token.
+			if code, dr := d.call(t, "POST", "/apps/hello/log-drains", map[string]any{"url": "syslog://127.0.0.1:1"}); code != 201 {
+				t.Fatalf("add drain: %d %v", code, dr)
+			} else {
+				routed(router, "hello", "/to-the-drain")
+				deadline := time.Now().Add(30 * time.Second)
+				for {
+					_, metrics := d.get(t, "/metrics", "")
+					if strings.Contains(metrics, `paasd_drain_retries_total{app="hello",drain="`+fmt.Sprint(dr["token"])+`"}`) {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("no drain counters in /metrics:\n%s", metrics)
+					}
+					time.Sleep(200 * time.Millisecond)
+				}
+			}
+
 			// paasd restarts; the dyno keeps running and is adopted.
 			if code := d.stop(t); code != 0 {
 				t.Fatalf("stop: %d", code)
