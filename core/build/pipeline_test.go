@@ -1,0 +1,231 @@
+package build_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paasd/paasd/core"
+	"github.com/paasd/paasd/core/build"
+	"github.com/paasd/paasd/internal/testenv"
+	"github.com/paasd/paasd/plugins/buildpacks"
+	"github.com/paasd/paasd/plugins/buildpacks/classic"
+	"github.com/paasd/paasd/runtimes/process"
+	"github.com/paasd/paasd/runtimes/runc"
+)
+
+// samples is where the reference buildpacks' sample apps live.
+const samples = "../../plugins/buildpacks/testdata"
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runtimeKind names a dyno runtime the end-to-end tests run on.
+type runtimeKind string
+
+const (
+	processRT runtimeKind = "process"
+	runcRT    runtimeKind = "runc"
+)
+
+// newRuntime returns a runtime of kind, skipping (failing in CI) when the
+// machine cannot run it.
+func newRuntime(t *testing.T, kind runtimeKind) core.DynoRuntime {
+	t.Helper()
+	switch kind {
+	case runcRT:
+		testenv.NeedRoot(t)
+		rt, err := runc.New(runc.Config{StateDir: filepath.Join(t.TempDir(), "runc"), CgroupParent: "/paasd-buildtest",
+			Bridge: "paasdbld0", Subnet: "10.245.0.0/16"})
+		if err != nil {
+			t.Fatalf("runc runtime: %v", err)
+		}
+		return rt
+	default:
+		rt, err := process.New(process.Config{StateDir: filepath.Join(t.TempDir(), "process")})
+		if err != nil {
+			t.Fatalf("process runtime: %v", err)
+		}
+		return rt
+	}
+}
+
+// hostEnv passes the Go module proxy settings of the test's environment
+// into build dynos.
+func hostEnv() map[string]string {
+	env := map[string]string{}
+	for _, k := range []string{"GOPROXY", "GONOSUMDB", "GOSUMDB", "GOFLAGS", "npm_config_registry"} {
+		if v := os.Getenv(k); v != "" {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// newPipeline returns a pipeline with the reference buildpacks over rt.
+func newPipeline(t *testing.T, rt core.DynoRuntime, dataDir string) *build.Pipeline {
+	t.Helper()
+	bps, err := buildpacks.Reference(buildpacks.Options{
+		Dir: filepath.Join(dataDir, "buildpacks"), Runtime: rt,
+		Classic: classic.Options{Env: hostEnv(), WorkDir: filepath.Join(dataDir, "tmp"), Size: "performance-m"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dataDir, "tmp"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var list []build.Buildpack
+	for _, bp := range bps {
+		list = append(list, build.Buildpack{Name: bp.Name(), Buildpack: bp})
+	}
+	p, err := build.New(build.Options{DataDir: dataDir, Buildpacks: list})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// needTools skips (fails in CI) when a sample's toolchain is missing.
+func needTools(t *testing.T, sample string) {
+	t.Helper()
+	switch sample {
+	case "go", "broken-go":
+		if _, err := os.Stat("/usr/local/go/bin/go"); err != nil {
+			testenv.Missing(t, "Go toolchain at /usr/local/go")
+		}
+	case "nodejs":
+		testenv.NeedCommand(t, "node")
+		testenv.NeedCommand(t, "npm")
+	case "python", "static", "procfile":
+		testenv.NeedCommand(t, "python3")
+	}
+}
+
+// startWeb starts the slug's web process with rt and returns its address.
+func startWeb(t *testing.T, rt core.DynoRuntime, slugPath, command string) string {
+	t.Helper()
+	ctx := context.Background()
+	id := fmt.Sprintf("web-%d", time.Now().UnixNano())
+	port := freePort(t)
+	st, err := rt.Start(ctx, core.DynoSpec{
+		ID: id, App: "sample", Name: "web.1", Type: "web", Command: command, Slug: slugPath, Port: port,
+		Env: map[string]string{"PORT": fmt.Sprint(port), "DYNO": "web.1", "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/app"},
+	})
+	if err != nil {
+		t.Fatalf("start web dyno: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = rt.Stop(context.Background(), id, 5*time.Second)
+		_ = rt.Remove(context.Background(), id)
+	})
+	if st.Address == "" {
+		st.Address = fmt.Sprintf("127.0.0.1:%d", port)
+	}
+	return st.Address
+}
+
+// get polls url until it answers 200 or a generous deadline passes.
+func get(t *testing.T, rt core.DynoRuntime, url string) string {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return string(b)
+			}
+			last = fmt.Errorf("status %d: %s", resp.StatusCode, b)
+		} else {
+			last = err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("GET %s: no 200 within 90 s: %v", url, last)
+	return ""
+}
+
+func TestBuildSamples(t *testing.T) {
+	testenv.Short(t, "builds every sample app in build dynos")
+	for _, kind := range []runtimeKind{processRT, runcRT} {
+		t.Run(string(kind), func(t *testing.T) {
+			rt := newRuntime(t, kind)
+			p := newPipeline(t, rt, t.TempDir())
+			tests := []struct {
+				desc, sample, wantType, wantBody string
+			}{
+				{desc: "go module", sample: "go", wantType: "bin/hello", wantBody: "hello from go"},
+				{desc: "node app", sample: "nodejs", wantType: "npm start", wantBody: "hello from node"},
+				{desc: "python stdlib app", sample: "python", wantType: "app.py", wantBody: "hello from python"},
+				{desc: "static site", sample: "static", wantType: "http.server", wantBody: "hello from static"},
+				{desc: "procfile app", sample: "procfile", wantType: "bin/serve", wantBody: "hello from procfile"},
+			}
+			for _, tc := range tests {
+				t.Run(tc.desc, func(t *testing.T) {
+					needTools(t, tc.sample)
+					var out syncBuffer
+					res, err := p.Build(context.Background(), build.Request{
+						App: "sample-" + tc.sample, SourceDir: filepath.Join(samples, tc.sample), Output: &out,
+						Config: map[string]string{"SECRET_VAR": "not-exported"},
+					})
+					if err != nil {
+						t.Fatalf("build: %v\noutput:\n%s", err, out.String())
+					}
+					web := res.Slug.ProcessTypes["web"]
+					if !strings.Contains(web, tc.wantType) {
+						t.Fatalf("web = %q, want it to contain %q (types %v)", web, tc.wantType, res.Slug.ProcessTypes)
+					}
+					if !strings.HasPrefix(res.Slug.Checksum, "SHA256:") || res.Slug.Size <= 0 {
+						t.Fatalf("slug = %+v", res.Slug)
+					}
+					if _, err := os.Stat(res.SlugPath); err != nil {
+						t.Fatalf("slug file: %v", err)
+					}
+					addr := startWeb(t, rt, res.SlugPath, web)
+					body := get(t, rt, "http://"+addr+"/")
+					if !strings.Contains(body, tc.wantBody) {
+						t.Fatalf("body = %q, want %q", body, tc.wantBody)
+					}
+				})
+			}
+			t.Run("compile error", func(t *testing.T) {
+				needTools(t, "broken-go")
+				var out syncBuffer
+				_, err := p.Build(context.Background(), build.Request{App: "broken", SourceDir: filepath.Join(samples, "broken-go"), Output: &out})
+				if !errors.Is(err, core.ErrInvalid) {
+					t.Fatalf("err = %v, want ErrInvalid", err)
+				}
+				if !strings.Contains(out.String(), "undefined: undefinedFunction") || !strings.Contains(out.String(), "failed to compile") {
+					t.Fatalf("output lacks the compile error:\n%s", out.String())
+				}
+			})
+		})
+	}
+}
