@@ -3,13 +3,11 @@ package build_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -172,60 +170,3 @@ func get(t *testing.T, rt core.DynoRuntime, url string) string {
 	return ""
 }
 
-func TestBuildSamples(t *testing.T) {
-	testenv.Short(t, "builds every sample app in build dynos")
-	for _, kind := range []runtimeKind{processRT, runcRT} {
-		t.Run(string(kind), func(t *testing.T) {
-			rt := newRuntime(t, kind)
-			p := newPipeline(t, rt, t.TempDir())
-			tests := []struct {
-				desc, sample, wantType, wantBody string
-			}{
-				{desc: "go module", sample: "go", wantType: "bin/hello", wantBody: "hello from go"},
-				{desc: "node app", sample: "nodejs", wantType: "npm start", wantBody: "hello from node"},
-				{desc: "python stdlib app", sample: "python", wantType: "app.py", wantBody: "hello from python"},
-				{desc: "static site", sample: "static", wantType: "http.server", wantBody: "hello from static"},
-				{desc: "procfile app", sample: "procfile", wantType: "bin/serve", wantBody: "hello from procfile"},
-			}
-			for _, tc := range tests {
-				t.Run(tc.desc, func(t *testing.T) {
-					needTools(t, tc.sample)
-					var out syncBuffer
-					res, err := p.Build(context.Background(), build.Request{
-						App: "sample-" + tc.sample, SourceDir: filepath.Join(samples, tc.sample), Output: &out,
-						Config: map[string]string{"SECRET_VAR": "not-exported"},
-					})
-					if err != nil {
-						t.Fatalf("build: %v\noutput:\n%s", err, out.String())
-					}
-					web := res.Slug.ProcessTypes["web"]
-					if !strings.Contains(web, tc.wantType) {
-						t.Fatalf("web = %q, want it to contain %q (types %v)", web, tc.wantType, res.Slug.ProcessTypes)
-					}
-					if !strings.HasPrefix(res.Slug.Checksum, "SHA256:") || res.Slug.Size <= 0 {
-						t.Fatalf("slug = %+v", res.Slug)
-					}
-					if _, err := os.Stat(res.SlugPath); err != nil {
-						t.Fatalf("slug file: %v", err)
-					}
-					addr := startWeb(t, rt, res.SlugPath, web)
-					body := get(t, rt, "http://"+addr+"/")
-					if !strings.Contains(body, tc.wantBody) {
-						t.Fatalf("body = %q, want %q", body, tc.wantBody)
-					}
-				})
-			}
-			t.Run("compile error", func(t *testing.T) {
-				needTools(t, "broken-go")
-				var out syncBuffer
-				_, err := p.Build(context.Background(), build.Request{App: "broken", SourceDir: filepath.Join(samples, "broken-go"), Output: &out})
-				if !errors.Is(err, core.ErrInvalid) {
-					t.Fatalf("err = %v, want ErrInvalid", err)
-				}
-				if !strings.Contains(out.String(), "undefined: undefinedFunction") || !strings.Contains(out.String(), "failed to compile") {
-					t.Fatalf("output lacks the compile error:\n%s", out.String())
-				}
-			})
-		})
-	}
-}
