@@ -169,4 +169,3 @@ func get(t *testing.T, rt core.DynoRuntime, url string) string {
 	t.Fatalf("GET %s: no 200 within 90 s: %v", url, last)
 	return ""
 }
-
