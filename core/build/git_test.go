@@ -126,7 +126,7 @@ func TestGitPushSamples(t *testing.T) {
 				{desc: "node app", sample: "nodejs", wantType: "npm start", wantBody: "hello from node", wantOut: "Node.js app detected"},
 				{desc: "python stdlib app", sample: "python", wantType: "app.py", wantBody: "hello from python", wantOut: "Python app detected"},
 				{desc: "static site", sample: "static", wantType: "http.server", wantBody: "hello from static", wantOut: "Static HTML app detected"},
-				{desc: "procfile app", sample: "procfile", wantType: "bin/serve", wantBody: "hello from procfile", wantOut: "Procfile declares types -> web"},
+				{desc: "procfile app", sample: "procfile", wantType: "bin/serve", wantBody: "hello from procfile", wantOut: "Procfile app detected"},
 			}
 			for _, tc := range tests {
 				t.Run(tc.desc, func(t *testing.T) {
