@@ -245,7 +245,6 @@ func (b buildpackChecks) describeShape(t *T) {
 	}
 }
 
-
 func (b buildpackChecks) detectMatch(t *T) {
 	d := b.prepare(t, b.target.App)
 	res, err := b.open(t).Detect(t.Context(), core.DetectRequest{BuildDir: d.build})
