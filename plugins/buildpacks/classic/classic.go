@@ -114,6 +114,11 @@ func New(opts Options) (*Buildpack, error) {
 	if opts.Runtime == nil {
 		return nil, fmt.Errorf("classic buildpack: no dyno runtime: %w", core.ErrInvalid)
 	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil || opts.Dir == "" {
+		return nil, fmt.Errorf("classic buildpack: directory %q: %w", opts.Dir, core.ErrInvalid)
+	}
+	opts.Dir = dir
 	for _, s := range []string{"detect", "compile", "release"} {
 		p := filepath.Join(opts.Dir, "bin", s)
 		fi, err := os.Stat(p)
