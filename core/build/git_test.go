@@ -29,7 +29,7 @@ type gitEnv struct {
 	last map[string]build.Result
 }
 
-func newGitEnv(t *testing.T, p *build.Pipeline, dataDir string, maxPush int64) *gitEnv {
+func newGitEnv(t testing.TB, p *build.Pipeline, dataDir string, maxPush int64) *gitEnv {
 	t.Helper()
 	e := &gitEnv{p: p, last: map[string]build.Result{}}
 	gs, err := build.NewGitServer(build.GitOptions{
@@ -77,7 +77,7 @@ func (e *gitEnv) result(app string) (build.Result, bool) {
 }
 
 // gitRun runs git in dir with a clean configuration.
-func gitRun(t *testing.T, dir string, args ...string) (string, error) {
+func gitRun(t testing.TB, dir string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
@@ -89,7 +89,7 @@ func gitRun(t *testing.T, dir string, args ...string) (string, error) {
 
 // workingCopy copies sample into a new git repository with one commit on
 // main.
-func workingCopy(t *testing.T, sample string) string {
+func workingCopy(t testing.TB, sample string) string {
 	t.Helper()
 	dir := t.TempDir()
 	if out, err := exec.Command("cp", "-a", filepath.Join(samples, sample)+"/.", dir).CombinedOutput(); err != nil {

@@ -52,7 +52,7 @@ const (
 
 // newRuntime returns a runtime of kind, skipping (failing in CI) when the
 // machine cannot run it.
-func newRuntime(t *testing.T, kind runtimeKind) core.DynoRuntime {
+func newRuntime(t testing.TB, kind runtimeKind) core.DynoRuntime {
 	t.Helper()
 	switch kind {
 	case runcRT:
@@ -85,7 +85,7 @@ func hostEnv() map[string]string {
 }
 
 // newPipeline returns a pipeline with the reference buildpacks over rt.
-func newPipeline(t *testing.T, rt core.DynoRuntime, dataDir string) *build.Pipeline {
+func newPipeline(t testing.TB, rt core.DynoRuntime, dataDir string) *build.Pipeline {
 	t.Helper()
 	bps, err := buildpacks.Reference(buildpacks.Options{
 		Dir: filepath.Join(dataDir, "buildpacks"), Runtime: rt,
@@ -109,7 +109,7 @@ func newPipeline(t *testing.T, rt core.DynoRuntime, dataDir string) *build.Pipel
 }
 
 // needTools skips (fails in CI) when a sample's toolchain is missing.
-func needTools(t *testing.T, sample string) {
+func needTools(t testing.TB, sample string) {
 	t.Helper()
 	switch sample {
 	case "go", "broken-go":
