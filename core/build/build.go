@@ -371,8 +371,9 @@ func (p *Pipeline) selectBuildpacks(ctx context.Context, req Request, buildDir s
 }
 
 func (p *Pipeline) lookup(ctx context.Context, name string) (Buildpack, error) {
+	canonical := CanonicalBuildpackName(name)
 	for _, bp := range p.opts.Buildpacks {
-		if bp.Name == name {
+		if bp.Name == name || bp.Name == canonical {
 			return bp, nil
 		}
 	}
@@ -384,6 +385,30 @@ func (p *Pipeline) lookup(ctx context.Context, name string) (Buildpack, error) {
 		return bp, nil
 	}
 	return Buildpack{}, fmt.Errorf("unknown buildpack %q: %w", name, core.ErrInvalid)
+}
+
+// CanonicalBuildpackName maps the URL of one of Heroku's official classic
+// buildpacks (".../heroku/heroku-buildpack-go", with or without ".git",
+// a "#ref" or a ".tgz" suffix) to its short name ("heroku/go"); other names
+// are returned unchanged.
+func CanonicalBuildpackName(name string) string {
+	if !strings.Contains(name, "/") {
+		return name
+	}
+	s := name
+	if i := strings.IndexAny(s, "#?"); i >= 0 {
+		s = s[:i]
+	}
+	s = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(s, "/"), ".git"), ".tgz")
+	parts := strings.Split(s, "/")
+	last := parts[len(parts)-1]
+	if lang, ok := strings.CutPrefix(last, "heroku-buildpack-"); ok && lang != "" {
+		return "heroku/" + lang
+	}
+	if len(parts) >= 2 && parts[len(parts)-2] == "heroku" && strings.Contains(s, "://") {
+		return "heroku/" + last
+	}
+	return name
 }
 
 // processTypes parses the Procfile (if any) and fills missing types from

@@ -103,3 +103,21 @@ func TestBuildErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestCanonicalBuildpackName(t *testing.T) {
+	tests := []struct{ desc, in, want string }{
+		{desc: "short name", in: "heroku/go", want: "heroku/go"},
+		{desc: "repository URL", in: "https://example.com/heroku/heroku-buildpack-nodejs", want: "heroku/nodejs"},
+		{desc: "with .git and ref", in: "https://example.com/heroku/heroku-buildpack-python.git#v250", want: "heroku/python"},
+		{desc: "registry tarball", in: "https://example.com/buildpacks/heroku/go.tgz", want: "heroku/go"},
+		{desc: "third party", in: "https://example.com/acme/acme-buildpack", want: "https://example.com/acme/acme-buildpack"},
+		{desc: "bare word", in: "procfile", want: "procfile"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			if got := build.CanonicalBuildpackName(tc.in); got != tc.want {
+				t.Fatalf("CanonicalBuildpackName(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
