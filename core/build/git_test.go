@@ -121,8 +121,12 @@ func TestGitPushSamples(t *testing.T) {
 			e := newGitEnv(t, p, data, 0)
 			tests := []struct {
 				desc, sample, wantType, wantBody, wantOut string
+				// app overrides the app pushed to (default sample-SAMPLE).
+				app string
 			}{
 				{desc: "go module", sample: "go", wantType: "bin/hello", wantBody: "hello from go", wantOut: "Go app detected"},
+				{desc: "go module with a dependency from the module proxy, force-pushed over the go app (warm cache)", sample: "go-deps",
+					app: "sample-go", wantType: "bin/withdeps", wantBody: "hello from go with deps", wantOut: "Go app detected"},
 				{desc: "node app", sample: "nodejs", wantType: "npm start", wantBody: "hello from node", wantOut: "Node.js app detected"},
 				{desc: "python stdlib app", sample: "python", wantType: "app.py", wantBody: "hello from python", wantOut: "Python app detected"},
 				{desc: "static site", sample: "static", wantType: "http.server", wantBody: "hello from static", wantOut: "Static HTML app detected"},
@@ -132,8 +136,11 @@ func TestGitPushSamples(t *testing.T) {
 				t.Run(tc.desc, func(t *testing.T) {
 					needTools(t, tc.sample)
 					app := "sample-" + tc.sample
+					if tc.app != "" {
+						app = tc.app
+					}
 					wc := workingCopy(t, tc.sample)
-					out, err := gitRun(t, wc, "push", e.remote(app, testToken), "main")
+					out, err := gitRun(t, wc, "push", "--force", e.remote(app, testToken), "main")
 					if err != nil {
 						t.Fatalf("git push: %v\n%s", err, out)
 					}

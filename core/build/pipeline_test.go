@@ -112,7 +112,7 @@ func newPipeline(t testing.TB, rt core.DynoRuntime, dataDir string) *build.Pipel
 func needTools(t testing.TB, sample string) {
 	t.Helper()
 	switch sample {
-	case "go", "broken-go":
+	case "go", "go-deps", "broken-go":
 		if _, err := os.Stat("/usr/local/go/bin/go"); err != nil {
 			testenv.Missing(t, "Go toolchain at /usr/local/go")
 		}
