@@ -26,7 +26,7 @@ import (
 // SHA-256 of the tarball, and returns its checksum ("SHA256:<hex>") and
 // size. Regular files, directories and symbolic links are kept (modes and
 // modification times too, ownership is not); other file types are left
-// out. A slug larger than max bytes is an error wrapping core.ErrInvalid
+// out; group and other write bits are dropped. A slug larger than max bytes is an error wrapping core.ErrInvalid
 // that states both sizes. Writing the same tree twice gives the same file.
 func CreateSlug(ctx context.Context, dir, slugDir string, max int64) (string, int64, error) {
 	tmp, err := os.CreateTemp(slugDir, ".slug-*.tmp")
@@ -129,6 +129,9 @@ func writeTar(ctx context.Context, w io.Writer, dir string) error {
 			hdr.Name += "/"
 		}
 		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
+		// Build dirs are opened up for the unprivileged build dyno; the
+		// slug keeps owner permissions and drops group and other write.
+		hdr.Mode &^= 0o022
 		hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
 		hdr.Format = tar.FormatPAX
 		hdr.PAXRecords = nil
