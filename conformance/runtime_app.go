@@ -31,6 +31,8 @@ const RuntimeAppName = "paasd-conformance-app"
 //	serve  HTTP on $PORT: "/" answers "ok", "/env" the environment as JSON,
 //	       "/dial?addr=H:P" tries a TCP connection ("ok" or "fail: …")
 //	hog    allocates and touches memory until killed
+//	dial A tries a TCP connection to address A: prints "ok" and exits 0,
+//	       or prints "fail: …" and exits 1
 func RunRuntimeApp() {
 	if filepath.Base(os.Args[0]) != RuntimeAppName {
 		return
@@ -44,8 +46,21 @@ func RunRuntimeApp() {
 		appServe()
 	case "hog":
 		appHog()
+	case "dial":
+		if len(os.Args) < 3 {
+			fmt.Fprintln(os.Stderr, "dial: want an address")
+			os.Exit(2)
+		}
+		c, err := net.DialTimeout("tcp", os.Args[2], 5*time.Second)
+		if err != nil {
+			fmt.Println("fail:", err)
+			os.Exit(1)
+		}
+		c.Close()
+		fmt.Println("ok")
+		os.Exit(0)
 	default:
-		fmt.Fprintf(os.Stderr, "%s: unknown mode %q (want serve or hog)\n", RuntimeAppName, mode)
+		fmt.Fprintf(os.Stderr, "%s: unknown mode %q (want serve, hog or dial)\n", RuntimeAppName, mode)
 	}
 	os.Exit(2)
 }

@@ -113,3 +113,80 @@ func TestHostValidates(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryWireMethodHasDefinitions checks that every method the wire layer
+// carries has a request and a response definition, named as wire.Client
+// derives them.
+func TestEveryWireMethodHasDefinitions(t *testing.T) {
+	v, err := schemas.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, d := range v.Definitions() {
+		have[d] = true
+	}
+	methods := map[string][]string{
+		"Drain":     {wire.MethodDeliver, wire.MethodFilter},
+		"Buildpack": {wire.MethodDetect, wire.MethodCompile, wire.MethodRelease},
+		"Runtime":   {wire.MethodStart, wire.MethodStop, wire.MethodSignal, wire.MethodInspect, wire.MethodList, wire.MethodWait, wire.MethodLogs, wire.MethodRemove},
+		"Router":    {wire.MethodSetRoutes, wire.MethodLogs},
+		"Broker":    {wire.MethodCatalog, wire.MethodProvision, wire.MethodUpdate, wire.MethodDeprovision, wire.MethodLastOperation, wire.MethodBind, wire.MethodUnbind},
+	}
+	for contract, ms := range methods {
+		for _, m := range ms {
+			for _, suffix := range []string{"Request", "Response"} {
+				if def := "#" + contract + m + suffix; !have[def] {
+					t.Errorf("no definition %s", def)
+				}
+			}
+		}
+	}
+	for _, def := range []string{"#PluginInfo", "#ConfigureRequest"} {
+		if !have[def] {
+			t.Errorf("no definition %s", def)
+		}
+	}
+}
+
+// TestGoValuesValidate encodes values of the core types with encoding/json,
+// as the wire layer does, and checks them against their definitions: nil
+// slices and maps (null), zero times and empty limits must pass.
+func TestGoValuesValidate(t *testing.T) {
+	v, err := schemas.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := 137
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		desc, def string
+		value     any
+	}{
+		{desc: "fresh dyno status", def: "#RuntimeStartResponse", value: core.DynoStatus{ID: "d1", Name: "web.1", State: core.DynoStarting}},
+		{desc: "killed dyno", def: "#RuntimeStopResponse", value: core.StopResult{Killed: true, Status: core.DynoStatus{ID: "d1", Name: "web.1", State: core.DynoCrashed, ExitCode: &code, Signal: "KILL", StartedAt: now, FinishedAt: now, OOMKilled: true}}},
+		{desc: "empty dyno list", def: "#RuntimeListResponse", value: wire.DynoList{}},
+		{desc: "dyno spec", def: "#RuntimeStartRequest", value: core.DynoSpec{ID: "d1", App: "myapp", Name: "run.4821", Type: "run", Command: "bash", TTY: true}},
+		{desc: "filter dropped all", def: "#DrainFilterResponse", value: wire.FilterMessages{}},
+		{desc: "empty route table", def: "#RouterSetRoutesRequest", value: core.RouteTable{Version: 1}},
+		{desc: "router log", def: "#RouterLogsResponse", value: wire.RouterLog{App: "myapp", Message: core.LogMessage{Time: now, Priority: 190, Host: "host", App: "heroku", ProcID: "router", Text: "at=info"}}},
+		{desc: "empty catalog", def: "#BrokerCatalogResponse", value: core.Catalog{}},
+		{desc: "sync provision", def: "#BrokerProvisionResponse", value: core.OperationResponse{}},
+		{desc: "bind", def: "#BrokerBindResponse", value: core.BindResponse{Config: map[string]string{"URL": "redis://127.0.0.1:6379"}}},
+		{desc: "not detected", def: "#BuildpackDetectResponse", value: core.DetectResponse{}},
+		{desc: "empty release metadata", def: "#BuildpackReleaseResponse", value: core.ReleaseResponse{}},
+		{desc: "config-only release", def: "#Release", value: core.Release{ID: "r1", AppID: "a1", Version: 1, Status: core.ReleaseSucceeded, CreatedAt: now, UpdatedAt: now}},
+		{desc: "plugin info", def: "#PluginInfo", value: core.PluginInfo{ID: "paasd.runtime.runc", Contract: core.ContractRuntime, APIVersions: core.RuntimeAPIVersions}},
+		{desc: "configure", def: "#ConfigureRequest", value: core.ConfigureRequest{APIVersion: 1}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			b, err := json.Marshal(tc.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := v.Validate(tc.def, b); err != nil {
+				t.Errorf("%s: %v", b, err)
+			}
+		})
+	}
+}

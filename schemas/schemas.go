@@ -10,7 +10,7 @@
 // # Notes
 //
 // Validation costs a few hundred microseconds to a millisecond per message,
-// 35–70 times a plain json.Unmarshal (see bench/schemas.md), so
+// 25–100 times a plain json.Unmarshal (see bench/schemas.md), so
 // the core validates at control-plane boundaries — plugin describe and
 // configure, plugin responses, release creation, config load — never per
 // HTTP request or per log line.
@@ -67,13 +67,32 @@ type Validator struct {
 	defs    map[string]cue.Value // compiled definitions, per ctx
 	configs map[string]cue.Value // compiled config schemas by source, per ctx
 	uses    int
+	// recycle is how many validations a context serves; recycleAfter unless
+	// a test lowers it.
+	recycle int
+	// generation counts context replacements (for tests).
+	generation int
+
+	// memo remembers documents that already passed, so repetitive plugin
+	// answers ({"accepted":100} for every drain batch) cost a map lookup,
+	// not a CUE evaluation. Keys are the definition and the exact bytes;
+	// only documents up to memoMaxBytes are kept, and the map is dropped
+	// when it holds memoMaxEntries.
+	memoMu sync.Mutex
+	memo   map[string]struct{}
 }
+
+// Memo bounds: at most memoMaxEntries × memoMaxBytes (8 MiB) of keys.
+const (
+	memoMaxEntries = 4096
+	memoMaxBytes   = 2048
+)
 
 var _ pluginhost.ConfigValidator = (*Validator)(nil)
 
 // New compiles the embedded schemas. It fails only if they do not compile.
 func New() (*Validator, error) {
-	v := &Validator{}
+	v := &Validator{recycle: recycleAfter}
 	if err := v.reset(); err != nil {
 		return nil, err
 	}
@@ -128,18 +147,34 @@ func (v *Validator) Definitions() []string { return slices.Clone(v.names) }
 // and the rule, e.g. `#DrainBatch: messages.3.priority: invalid value 500
 // (out of bound <=191)`. An unknown definition gives an error wrapping
 // core.ErrNotFound.
-func (v *Validator) Validate(def string, data []byte) error {
+func (v *Validator) Validate(def string, data []byte) (err error) {
 	if !strings.HasPrefix(def, "#") {
 		def = "#" + def
 	}
 	if _, ok := slices.BinarySearch(v.names, def); !ok {
 		return fmt.Errorf("schemas: unknown definition %q: %w", def, core.ErrNotFound)
 	}
+	var key string
+	if len(data) <= memoMaxBytes {
+		key = def + "\x00" + string(data)
+		v.memoMu.Lock()
+		_, seen := v.memo[key]
+		v.memoMu.Unlock()
+		if seen {
+			return nil
+		}
+		defer func() {
+			if err == nil {
+				v.remember(key)
+			}
+		}()
+	}
 	if err := checkJSON(data); err != nil {
 		return &ViolationError{Definition: def, Detail: err.Error()}
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	defer v.recoverInto(&err, func(msg string) error { return &ViolationError{Definition: def, Detail: msg} })
 	if err := v.tick(); err != nil {
 		return err
 	}
@@ -152,6 +187,16 @@ func (v *Validator) Validate(def string, data []byte) error {
 		return &ViolationError{Definition: def, Detail: msg}
 	}
 	return nil
+}
+
+// remember records a document that passed validation.
+func (v *Validator) remember(key string) {
+	v.memoMu.Lock()
+	defer v.memoMu.Unlock()
+	if v.memo == nil || len(v.memo) >= memoMaxEntries {
+		v.memo = make(map[string]struct{}, 256)
+	}
+	v.memo[key] = struct{}{}
 }
 
 // Complete validates data against def like [Validator.Validate] and returns
@@ -210,12 +255,15 @@ func (e *ViolationError) Unwrap() error { return core.ErrSchemaViolation }
 // config that breaks the schema gives an error wrapping core.ErrInvalid naming
 // the field; a schema that does not compile gives one wrapping
 // core.ErrSchemaViolation (the plugin's fault).
-func (v *Validator) ValidateConfig(schemaSrc string, cfg []byte) error {
+func (v *Validator) ValidateConfig(schemaSrc string, cfg []byte) (err error) {
 	if err := checkJSON(cfg); err != nil {
 		return fmt.Errorf("config: %w: %w", err, core.ErrInvalid)
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	defer v.recoverInto(&err, func(msg string) error {
+		return fmt.Errorf("config schema: %s: %w", msg, core.ErrSchemaViolation)
+	})
 	if err := v.tick(); err != nil {
 		return err
 	}
@@ -278,16 +326,31 @@ func (v *Validator) compileConfigSchema(src string) (cue.Value, error) {
 	return schema, nil
 }
 
+// recoverInto turns a panic inside the CUE evaluator (on plugin-supplied
+// input) into an error built by wrap, and replaces the context, whose state
+// is then unknown. Callers hold v.mu.
+func (v *Validator) recoverInto(err *error, wrap func(string) error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	*err = wrap(fmt.Sprintf("evaluation failed: %v", r))
+	if rerr := v.reset(); rerr != nil {
+		*err = errors.Join(*err, rerr)
+	}
+}
+
 // tick counts a use and recycles the context when it has served enough.
 func (v *Validator) tick() error {
 	v.uses++
-	if v.uses <= recycleAfter {
+	if v.uses <= v.recycle {
 		return nil
 	}
 	if err := v.reset(); err != nil {
 		return err
 	}
 	v.uses = 1
+	v.generation++
 	return nil
 }
 

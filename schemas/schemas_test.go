@@ -148,6 +148,7 @@ func TestValidateConfig(t *testing.T) {
 // that answers stay right across context replacements.
 func TestRecycle(t *testing.T) {
 	v := newValidator(t)
+	v.recycle = 100
 	good := []byte(`{"accepted":3}`)
 	bad := []byte(`{"accepted":-3}`)
 	var wg sync.WaitGroup
@@ -156,7 +157,7 @@ func TestRecycle(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range recycleAfter/2 + 10 {
+			for i := range 150 {
 				if err := v.Validate("#DrainDeliverResponse", good); err != nil {
 					errs <- fmt.Errorf("worker %d, good %d: %w", w, i, err)
 					return
@@ -178,6 +179,9 @@ func TestRecycle(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+	if v.generation < 5 {
+		t.Errorf("context replaced %d times, want at least 5", v.generation)
 	}
 }
 
@@ -205,10 +209,9 @@ func TestCompleteConfig(t *testing.T) {
 	for _, tc := range []struct {
 		desc, in, want string
 	}{
-		{desc: "empty file gets every default", in: `{}`,
-			want: `{"data_dir":"/var/lib/paasd","api_addr":"127.0.0.1:5000","router_addr":":8080","router_tls_addr":"","base_domain":"localhost","runtime":{"ref":"builtin:runc"},"router":{"ref":"builtin:router"},"drains":[{"ref":"builtin:syslog"},{"ref":"builtin:https"}],"brokers":[],"buildpacks":[{"ref":"builtin:buildpacks"}],"stacks":["heroku-24"],"default_stack":"heroku-24","default_dyno_size":"standard-1x","slug_max_bytes":524288000,"log_buffer_lines":1500,"drain_buffer_messages":1024,"max_drains_per_app":6,"boot_timeout":"60s","stop_grace":"30s","release_phase_timeout":"1h","plugin_dir":""}`},
-		{desc: "given values win", in: `{"data_dir":"/srv/paasd","runtime":{"ref":"builtin:process"},"stacks":["heroku-22"],"default_stack":"heroku-22"}`,
-			want: `{"data_dir":"/srv/paasd","api_addr":"127.0.0.1:5000","router_addr":":8080","router_tls_addr":"","base_domain":"localhost","runtime":{"ref":"builtin:process"},"router":{"ref":"builtin:router"},"drains":[{"ref":"builtin:syslog"},{"ref":"builtin:https"}],"brokers":[],"buildpacks":[{"ref":"builtin:buildpacks"}],"stacks":["heroku-22"],"default_stack":"heroku-22","default_dyno_size":"standard-1x","slug_max_bytes":524288000,"log_buffer_lines":1500,"drain_buffer_messages":1024,"max_drains_per_app":6,"boot_timeout":"60s","stop_grace":"30s","release_phase_timeout":"1h","plugin_dir":""}`},
+		{desc: "empty file", in: `{}`, want: `{}`},
+		{desc: "given values kept", in: `{"data_dir":"/srv/paasd","runtime":"builtin:process","log_level":"debug"}`,
+			want: `{"data_dir":"/srv/paasd","runtime":"builtin:process","log_level":"debug"}`},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			got, err := v.Complete("#Config", []byte(tc.in))
@@ -220,7 +223,44 @@ func TestCompleteConfig(t *testing.T) {
 			}
 		})
 	}
-	if _, err := v.Complete("#Config", []byte(`{"stop_grace":"forever"}`)); !errors.Is(err, core.ErrSchemaViolation) {
+	if _, err := v.Complete("#Config", []byte(`{"log_level":"loud"}`)); !errors.Is(err, core.ErrSchemaViolation) {
 		t.Errorf("bad config: got %v, want ErrSchemaViolation", err)
+	}
+}
+
+// FuzzValidateConfig feeds plugin-supplied schema sources and configs: no
+// panic, and only ErrInvalid or ErrSchemaViolation errors.
+func FuzzValidateConfig(f *testing.F) {
+	v := newValidator(f)
+	f.Add("url: string, timeout?: int & >0", []byte(`{"url":"x","timeout":3}`))
+	f.Add("import \"strings\"\n#Config: {url: strings.MinRunes(3)}", []byte(`{"url":"abc"}`))
+	f.Add("{a: [...{b: *1 | int}]}", []byte(`{"a":[{"b":2},{}]}`))
+	f.Add("package x\nn: int", []byte(`null`))
+	f.Fuzz(func(t *testing.T, schema string, cfg []byte) {
+		err := v.ValidateConfig(schema, cfg)
+		if err != nil && !errors.Is(err, core.ErrInvalid) && !errors.Is(err, core.ErrSchemaViolation) {
+			t.Fatalf("schema %q config %q: error %v wraps neither ErrInvalid nor ErrSchemaViolation", schema, cfg, err)
+		}
+	})
+}
+
+func TestMemoKeepsRejecting(t *testing.T) {
+	v, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := []byte(`{"accepted":3}`)
+	bad := []byte(`{"accepted":-1}`)
+	for i := 0; i < 3; i++ {
+		if err := v.Validate("#DrainDeliverResponse", good); err != nil {
+			t.Fatalf("round %d: good document rejected: %v", i, err)
+		}
+		if err := v.Validate("#DrainDeliverResponse", bad); err == nil {
+			t.Fatalf("round %d: bad document accepted (memo must only hold passes)", i)
+		}
+	}
+	// The same bytes against another definition are evaluated afresh.
+	if err := v.Validate("#PluginInfo", good); err == nil {
+		t.Fatal("memo leaked across definitions")
 	}
 }

@@ -89,13 +89,17 @@ type RouteFunc func(app string, backends []core.Backend, state core.AppState)
 
 // Info describes one managed dyno.
 type Info struct {
-	ID        string
+	ID string
+	// AppID is the key the manager files the dyno under (Desired.AppID, or
+	// Desired.App when that is empty); App is the app's name.
+	AppID     string
 	App       string
 	Name      string
 	Type      string
 	Command   string
 	Size      string
 	Release   int
+	ReleaseID string
 	State     core.DynoState
 	Address   string
 	StartedAt time.Time
@@ -140,6 +144,10 @@ type Options struct {
 	// SameAddressPort, when true, gives every dyno BasePort (runtimes where
 	// each dyno has its own network namespace, like runc).
 	SameAddressPort bool
+	// MemoryCheckEvery is how often a running dyno's memory is compared
+	// with its quota, when the runtime is a core.MemoryReporter; zero means
+	// 20 s. Negative disables the checks.
+	MemoryCheckEvery time.Duration
 	// Log receives log lines; nil discards them.
 	Log LogFunc
 	// Routes receives web backend changes; nil discards them.
@@ -170,6 +178,9 @@ func (o *Options) defaults() {
 	if o.BasePort == 0 {
 		o.BasePort = 5000
 	}
+	if o.MemoryCheckEvery == 0 {
+		o.MemoryCheckEvery = 20 * time.Second
+	}
 }
 
 // New returns a Manager over rt.
@@ -188,7 +199,6 @@ type appState struct {
 	have    bool
 	dynos   map[string]*dyno // by runtime id
 	crashes map[string]int   // by dyno name, reset by a new release
-	oneOffs int
 }
 
 // dyno is one supervised dyno incarnation.
@@ -235,7 +245,10 @@ func (m *Manager) Apply(ctx context.Context, d Desired) error {
 	if m.closed {
 		return fmt.Errorf("dyno manager is closed: %w", core.ErrUnavailable)
 	}
-	a := m.app(d.App)
+	if d.AppID == "" {
+		d.AppID = d.App
+	}
+	a := m.app(d.AppID)
 	if a.have && a.desired.Release != d.Release {
 		a.crashes = map[string]int{}
 	}
@@ -247,7 +260,7 @@ func (m *Manager) Apply(ctx context.Context, d Desired) error {
 	}
 	a.desired = d
 	a.have = true
-	m.reconcileLocked(d.App)
+	m.reconcileLocked(d.AppID)
 	return nil
 }
 
@@ -345,8 +358,8 @@ func (m *Manager) startLocked(a *appState, d Desired, p Process, name string) *d
 	now := time.Now()
 	x := &dyno{
 		info: Info{
-			ID: newID(d.App, name), App: d.App, Name: name, Type: p.Type, Command: p.Command,
-			Size: sizeOr(p.Size), Release: d.Release, State: core.DynoStarting, StartedAt: now, UpdatedAt: now,
+			ID: newID(d.App, name), AppID: d.AppID, App: d.App, Name: name, Type: p.Type, Command: p.Command,
+			Size: sizeOr(p.Size), Release: d.Release, ReleaseID: d.ReleaseID, State: core.DynoStarting, StartedAt: now, UpdatedAt: now,
 		},
 		port: port, wanted: true, stopped: make(chan struct{}), wake: make(chan struct{}, 1),
 	}
@@ -371,13 +384,22 @@ func (m *Manager) specFor(d Desired, p Process, x *dyno) core.DynoSpec {
 	return core.DynoSpec{
 		ID: x.info.ID, App: d.App, AppID: d.AppID, Name: x.info.Name, Type: p.Type, Release: d.Release,
 		Command: p.Command, Env: env, Port: x.port, Slug: d.Slug, Stack: d.Stack,
-		Size: x.info.Size, Limits: size.Limits,
+		Size: x.info.Size, Limits: hardLimits(size.Limits),
 		Labels: map[string]string{
 			LabelApp: d.App, LabelAppID: d.AppID, LabelName: x.info.Name, LabelType: p.Type,
 			LabelRelease: strconv.Itoa(d.Release), LabelSize: x.info.Size, LabelCommand: p.Command,
 			LabelPort: strconv.Itoa(x.port),
 		},
 	}
+}
+
+// hardLimits are the limits a runtime enforces for a dyno size: Heroku lets
+// a dyno exceed its memory quota (logging R14) and kills it only at twice
+// the quota (R15, "vastly exceeded"), so the enforced memory limit is twice
+// the size's quota. CPU and pids limits are the size's.
+func hardLimits(l core.DynoLimits) core.DynoLimits {
+	l.MemoryBytes *= 2
+	return l
 }
 
 var idRand = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15))
@@ -403,15 +425,35 @@ func (m *Manager) stopLocked(a *appState, x *dyno, why string) {
 		defer m.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), m.opts.StopGrace+30*time.Second)
 		defer cancel()
-		res, err := m.rt.Stop(ctx, x.info.ID, m.opts.StopGrace)
+		res, err := m.stopRetrying(ctx, x.info.ID, m.opts.StopGrace)
 		if err != nil && !errors.Is(err, core.ErrNotFound) {
-			m.logger.Warn("stop dyno", "app", x.info.App, "dyno", x.info.Name, "err", err)
+			m.logger.Warn("stop dyno", "app", x.info.AppID, "dyno", x.info.Name, "err", err)
 		}
 		if res.Killed {
-			m.logHeroku(x.info.App, x.info.Name, "Error R12 (Exit timeout) -> At least one process failed to exit within 30 seconds of SIGTERM")
-			m.logHeroku(x.info.App, x.info.Name, "Stopping remaining processes with SIGKILL")
+			m.logHeroku(x.info.AppID, x.info.Name, "Error R12 (Exit timeout) -> At least one process failed to exit within 30 seconds of SIGTERM")
+			m.logHeroku(x.info.AppID, x.info.Name, "Stopping remaining processes with SIGKILL")
 		}
 	}()
+}
+
+// stopRetrying stops a dyno, retrying while the runtime reports it is
+// still starting (core.ErrConflict), until ctx ends.
+func (m *Manager) stopRetrying(ctx context.Context, id string, grace time.Duration) (core.StopResult, error) {
+	delay := 20 * time.Millisecond
+	for {
+		res, err := m.rt.Stop(ctx, id, grace)
+		if !errors.Is(err, core.ErrConflict) {
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(delay):
+		}
+		if delay < time.Second {
+			delay *= 2
+		}
+	}
 }
 
 // supervise runs one dyno incarnation and, while it is wanted, its restarts.
@@ -427,7 +469,7 @@ func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, ad
 			m.mu.Unlock()
 			return
 		}
-		a := m.apps[x.info.App]
+		a := m.apps[x.info.AppID]
 		if !x.wanted || x.info.OneOff {
 			x.wanted = false
 			m.mu.Unlock()
@@ -435,7 +477,7 @@ func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, ad
 			m.setState(x, core.DynoDown, exitDesc(status, err))
 			m.mu.Lock()
 			delete(a.dynos, x.info.ID)
-			m.publishRoutesLocked(x.info.App)
+			m.publishRoutesLocked(x.info.AppID)
 			m.mu.Unlock()
 			if x.done != nil {
 				x.done <- exitCode(status, err)
@@ -458,7 +500,7 @@ func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, ad
 			m.setState(x, core.DynoCrashed, exitDesc(status, err))
 		}
 		if delay > 0 {
-			m.logHeroku(x.info.App, x.info.Name, fmt.Sprintf("Process crashed; restarting in %s", delay.Round(time.Second)))
+			m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Process crashed; restarting in %s", delay.Round(time.Second)))
 			select {
 			case <-ctx.Done():
 				continue
@@ -535,7 +577,7 @@ func (m *Manager) backoff(n int) time.Duration {
 // ctx ends.
 func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adopted bool) (core.DynoStatus, error) {
 	if !adopted {
-		m.logHeroku(x.info.App, x.info.Name, fmt.Sprintf("Starting process with command `%s`", spec.Command))
+		m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Starting process with command `%s`", spec.Command))
 		st, err := m.rt.Start(ctx, spec)
 		if err != nil {
 			return core.DynoStatus{}, fmt.Errorf("start %s: %w", x.info.Name, err)
@@ -548,7 +590,7 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 	go func() {
 		defer close(logsDone)
 		_ = m.rt.Logs(ctx, x.info.ID, func(l core.LogLine) error {
-			m.emit(x.info.App, core.LogMessage{Time: l.Time, Priority: 190, Host: "host", App: "app", ProcID: x.info.Name, Text: l.Text})
+			m.emit(x.info.AppID, core.LogMessage{Time: l.Time, Priority: 190, Host: "host", App: "app", ProcID: x.info.Name, Text: l.Text})
 			return nil
 		})
 	}()
@@ -558,6 +600,11 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 		go m.awaitBoot(bootCtx, x, adopted)
 	} else if !adopted {
 		m.setState(x, core.DynoUp, "")
+	}
+	if mr, ok := m.rt.(core.MemoryReporter); ok && m.opts.MemoryCheckEvery > 0 {
+		if size, ok := core.LookupDynoSize(x.info.Size); ok && size.Limits.MemoryBytes > 0 {
+			go m.watchMemory(bootCtx, mr, x, size.Limits.MemoryBytes)
+		}
 	}
 	var cycle <-chan time.Time
 	if m.opts.CycleEvery > 0 {
@@ -579,7 +626,7 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 	select {
 	case <-waitDone:
 	case <-cycle:
-		m.logHeroku(x.info.App, x.info.Name, "Cycling")
+		m.logHeroku(x.info.AppID, x.info.Name, "Cycling")
 		m.mu.Lock()
 		x.restarting = true
 		m.mu.Unlock()
@@ -598,6 +645,29 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 	case <-time.After(2 * time.Second):
 	}
 	return st, err
+}
+
+// watchMemory logs Heroku's R14 while the dyno uses more than its quota.
+func (m *Manager) watchMemory(ctx context.Context, mr core.MemoryReporter, x *dyno, quota int64) {
+	t := time.NewTicker(m.opts.MemoryCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st, err := mr.MemoryStats(ctx, x.info.ID)
+		if err != nil {
+			continue
+		}
+		used := st.UsageBytes + st.SwapBytes
+		if used <= quota {
+			continue
+		}
+		m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Process running mem=%dM(%.1f%%)", used>>20, 100*float64(used)/float64(quota)))
+		m.logHeroku(x.info.AppID, x.info.Name, "Error R14 (Memory quota exceeded)")
+	}
 }
 
 // awaitBoot marks a web dyno up once its port accepts, or stops it with R10.
@@ -620,8 +690,8 @@ func (m *Manager) awaitBoot(ctx context.Context, x *dyno, adopted bool) {
 			}
 		}
 		if time.Now().After(deadline) {
-			m.logHeroku(x.info.App, x.info.Name, fmt.Sprintf("Error R10 (Boot timeout) -> Web process failed to bind to $PORT within %s of launch", m.opts.BootTimeout.Round(time.Second)))
-			m.logHeroku(x.info.App, x.info.Name, "Stopping process with SIGKILL")
+			m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Error R10 (Boot timeout) -> Web process failed to bind to $PORT within %s of launch", m.opts.BootTimeout.Round(time.Second)))
+			m.logHeroku(x.info.AppID, x.info.Name, "Stopping process with SIGKILL")
 			_, _ = m.rt.Stop(context.Background(), x.info.ID, 0)
 			return
 		}
@@ -640,7 +710,7 @@ func (m *Manager) awaitBoot(ctx context.Context, x *dyno, adopted bool) {
 func (m *Manager) dynoUp(x *dyno) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	a := m.apps[x.info.App]
+	a := m.apps[x.info.AppID]
 	if a == nil {
 		return
 	}
@@ -649,7 +719,7 @@ func (m *Manager) dynoUp(x *dyno) {
 			m.stopLocked(a, old, "Preboot")
 		}
 	}
-	m.publishRoutesLocked(x.info.App)
+	m.publishRoutesLocked(x.info.AppID)
 }
 
 func (m *Manager) setState(x *dyno, to core.DynoState, why string) {
@@ -658,9 +728,9 @@ func (m *Manager) setState(x *dyno, to core.DynoState, why string) {
 	x.info.State = to
 	x.info.UpdatedAt = time.Now()
 	info := x.info
-	a := m.apps[info.App]
+	a := m.apps[info.AppID]
 	if a != nil && to != core.DynoUp {
-		m.publishRoutesLocked(info.App)
+		m.publishRoutesLocked(info.AppID)
 	}
 	if a != nil && to == core.DynoUp && info.Type != "web" {
 		// Non-web dynos retire their predecessors as soon as they run.
@@ -672,10 +742,10 @@ func (m *Manager) setState(x *dyno, to core.DynoState, why string) {
 	}
 	m.mu.Unlock()
 	if why != "" {
-		m.logHeroku(info.App, info.Name, why)
+		m.logHeroku(info.AppID, info.Name, why)
 	}
 	if from != to {
-		m.logHeroku(info.App, info.Name, fmt.Sprintf("State changed from %s to %s", from, to))
+		m.logHeroku(info.AppID, info.Name, fmt.Sprintf("State changed from %s to %s", from, to))
 	}
 }
 
@@ -706,7 +776,7 @@ func (m *Manager) publishRoutesLocked(app string) {
 	m.opts.Routes(app, backends, state)
 }
 
-func (m *Manager) logState(info Info, text string) { m.logHeroku(info.App, info.Name, text) }
+func (m *Manager) logState(info Info, text string) { m.logHeroku(info.AppID, info.Name, text) }
 
 func (m *Manager) logHeroku(app, proc, text string) {
 	m.emit(app, core.LogMessage{Time: time.Now(), Priority: 190, Host: "host", App: "heroku", ProcID: proc, Text: text})
@@ -771,7 +841,11 @@ func (m *Manager) Restart(ctx context.Context, app, target string) error {
 		}
 		m.logHeroku(app, x.info.Name, "Restarting")
 		id := x.info.ID
-		go func() { _, _ = m.rt.Stop(context.Background(), id, m.opts.StopGrace) }()
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), m.opts.StopGrace+30*time.Second)
+			defer cancel()
+			_, _ = m.stopRetrying(ctx, id, m.opts.StopGrace)
+		}()
 	}
 	if n == 0 {
 		return fmt.Errorf("no dyno %q in app %q: %w", target, app, core.ErrNotFound)
@@ -893,8 +967,8 @@ func (m *Manager) Run(ctx context.Context, app string, o RunOptions) (Info, erro
 	port := m.allocPortLocked()
 	now := time.Now()
 	x := &dyno{
-		info: Info{ID: newID(app, name), App: app, Name: name, Type: typ, Command: o.Command, Size: sizeOr(o.Size),
-			Release: d.Release, State: core.DynoStarting, StartedAt: now, UpdatedAt: now, OneOff: true},
+		info: Info{ID: newID(d.App, name), AppID: app, App: d.App, Name: name, Type: typ, Command: o.Command, Size: sizeOr(o.Size),
+			Release: d.Release, ReleaseID: d.ReleaseID, State: core.DynoStarting, StartedAt: now, UpdatedAt: now, OneOff: true},
 		port: port, wanted: true, stopped: make(chan struct{}), wake: make(chan struct{}, 1), done: make(chan int, 1),
 	}
 	spec := m.specFor(d, p, x)
@@ -958,9 +1032,13 @@ func (m *Manager) Adopt(ctx context.Context) (int, error) {
 	defer m.mu.Unlock()
 	n := 0
 	for _, st := range list {
-		app := st.Labels[LabelApp]
-		if app == "" {
+		name := st.Labels[LabelApp]
+		if name == "" {
 			continue
+		}
+		app := st.Labels[LabelAppID]
+		if app == "" {
+			app = name
 		}
 		if st.State != core.DynoUp && st.State != core.DynoStarting {
 			_ = m.rt.Remove(ctx, st.ID)
@@ -970,7 +1048,7 @@ func (m *Manager) Adopt(ctx context.Context) (int, error) {
 		port, _ := strconv.Atoi(st.Labels[LabelPort])
 		a := m.app(app)
 		x := &dyno{
-			info: Info{ID: st.ID, App: app, Name: st.Labels[LabelName], Type: st.Labels[LabelType],
+			info: Info{ID: st.ID, AppID: app, App: name, Name: st.Labels[LabelName], Type: st.Labels[LabelType],
 				Command: st.Labels[LabelCommand], Size: st.Labels[LabelSize], Release: rel, State: st.State,
 				Address: st.Address, StartedAt: st.StartedAt, UpdatedAt: time.Now(), OneOff: st.Labels[LabelOneOff] == "true"},
 			port: port, wanted: true, stopped: make(chan struct{}), wake: make(chan struct{}, 1),
@@ -984,7 +1062,7 @@ func (m *Manager) Adopt(ctx context.Context) (int, error) {
 		a.dynos[x.info.ID] = x
 		cctx, cancel := context.WithCancel(context.Background())
 		x.cancel = cancel
-		spec := core.DynoSpec{ID: st.ID, App: app, Name: x.info.Name, Type: x.info.Type, Port: port, Command: x.info.Command, Labels: st.Labels}
+		spec := core.DynoSpec{ID: st.ID, App: name, AppID: app, Name: x.info.Name, Type: x.info.Type, Port: port, Command: x.info.Command, Labels: st.Labels}
 		m.wg.Add(1)
 		go m.supervise(cctx, x, spec, true)
 		n++

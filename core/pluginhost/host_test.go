@@ -122,7 +122,9 @@ func TestLoadErrors(t *testing.T) {
 			plugin: stubDrain{info: drainInfo(1), cfgErr: fmt.Errorf("no url: %w", core.ErrInvalid)},
 			wantIs: core.ErrInvalid, wantMsg: "configure: no url"},
 		{desc: "describe fails", contract: core.ContractDrain, ref: "builtin:stub",
-			plugin: stubDrain{describe: func() (core.PluginInfo, error) { return core.PluginInfo{}, fmt.Errorf("boom: %w", core.ErrPluginFailed) }},
+			plugin: stubDrain{describe: func() (core.PluginInfo, error) {
+				return core.PluginInfo{}, fmt.Errorf("boom: %w", core.ErrPluginFailed)
+			}},
 			wantIs: core.ErrPluginFailed, wantMsg: "builtin:stub: describe: boom"},
 		{desc: "go-plugin disabled", contract: core.ContractDrain, ref: "plugin:/x", wantIs: core.ErrUnsupported, wantMsg: "plugin plugins are not enabled"},
 		{desc: "wasm disabled", contract: core.ContractDrain, ref: "wasm:/x.wasm", wantIs: core.ErrUnsupported, wantMsg: "wasm plugins are not enabled"},

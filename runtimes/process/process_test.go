@@ -12,6 +12,9 @@ import (
 
 func TestMain(m *testing.M) {
 	conformance.RunRuntimeApp()
+	if dir := os.Getenv(helperEnv); dir != "" {
+		os.Exit(startAndExit(dir))
+	}
 	os.Exit(m.Run())
 }
 

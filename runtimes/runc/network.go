@@ -73,6 +73,13 @@ func (n *network) setup() error {
 			return fmt.Errorf("bridge %s: %w", n.bridge, err)
 		}
 	}
+	// A fixed MAC: a bridge otherwise takes the lowest MAC of its ports,
+	// which changes as dynos come and go (and breaks static neighbours).
+	sum := sha1.Sum([]byte("paasd-bridge-" + n.bridge))
+	mac := net.HardwareAddr{0x02, sum[0], sum[1], sum[2], sum[3], sum[4]}
+	if err := netlink.LinkSetHardwareAddr(br, mac); err != nil {
+		return fmt.Errorf("bridge %s address: %w", n.bridge, err)
+	}
 	ones, _ := n.subnet.Mask.Size()
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: n.gateway, Mask: net.CIDRMask(ones, 32)}}
 	if err := netlink.AddrReplace(br, addr); err != nil {
@@ -141,7 +148,17 @@ func (n *network) allocate(id string) (net.IP, error) {
 // release frees an address.
 func (n *network) release(ip string) {
 	if ip != "" {
+		if a := net.ParseIP(ip); a != nil {
+			n.forgetNeighbor(a)
+		}
 		_ = os.Remove(filepath.Join(n.ipDir, ip))
+	}
+}
+
+// forgetNeighbor drops the host's neighbour entry for a released address.
+func (n *network) forgetNeighbor(ip net.IP) {
+	if br, err := netlink.LinkByName(n.bridge); err == nil {
+		_ = netlink.NeighDel(&netlink.Neigh{LinkIndex: br.Attrs().Index, Family: netlink.FAMILY_V4, IP: ip})
 	}
 }
 
@@ -202,6 +219,17 @@ func (n *network) attach(id string, pid int, ip net.IP) error {
 	}
 	if err := h.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: n.gateway}); err != nil {
 		return fmt.Errorf("dyno default route: %w", err)
+	}
+	// Static neighbour entries both ways: the address may have belonged to
+	// an earlier dyno (whose MAC the host still caches), and ARP on a fresh
+	// link sometimes delays the first connection by most of a second.
+	if err := netlink.NeighSet(&netlink.Neigh{LinkIndex: br.Attrs().Index, Family: netlink.FAMILY_V4,
+		State: netlink.NUD_PERMANENT, IP: ip, HardwareAddr: eth.Attrs().HardwareAddr}); err != nil {
+		return fmt.Errorf("host neighbour entry for %s: %w", ip, err)
+	}
+	if err := h.NeighSet(&netlink.Neigh{LinkIndex: eth.Attrs().Index, Family: netlink.FAMILY_V4,
+		State: netlink.NUD_PERMANENT, IP: n.gateway, HardwareAddr: br.Attrs().HardwareAddr}); err != nil {
+		return fmt.Errorf("dyno neighbour entry for %s: %w", n.gateway, err)
 	}
 	return nil
 }

@@ -136,6 +136,9 @@ type Runtime struct {
 	cfg    Config
 	net    *network
 	stacks *stacks
+	slugs  *slugCache
+	// overlay is true when /app can be an overlay over a shared slug tree.
+	overlay bool
 
 	mu    sync.Mutex
 	dynos map[string]*dyno
@@ -152,6 +155,7 @@ var (
 type record struct {
 	Spec       core.DynoSpec `json:"spec"`
 	IP         string        `json:"ip"`
+	SlugKey    string        `json:"slug_key,omitempty"`
 	PID        int           `json:"pid"`
 	StartedAt  time.Time     `json:"started_at"`
 	Exited     bool          `json:"exited,omitempty"`
@@ -210,7 +214,7 @@ func (r *Runtime) init(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("runc runtime config: %v: %w", err, core.ErrInvalid)
 	}
-	for _, d := range []string{"dynos", "libcontainer", "stacks"} {
+	for _, d := range []string{"dynos", "libcontainer", "stacks", "slugs"} {
 		if err := os.MkdirAll(filepath.Join(cfg.StateDir, d), 0o700); err != nil {
 			return fmt.Errorf("runc state dir: %w", err)
 		}
@@ -219,11 +223,15 @@ func (r *Runtime) init(cfg Config) error {
 	_ = os.Chmod(cfg.StateDir, 0o711)
 	_ = os.Chmod(filepath.Join(cfg.StateDir, "dynos"), 0o711)
 	_ = os.Chmod(filepath.Join(cfg.StateDir, "stacks"), 0o755)
+	_ = os.Chmod(filepath.Join(cfg.StateDir, "slugs"), 0o711)
+	overlay := overlaySupported(cfg.StateDir)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cfg = cfg
 	r.net = nw
 	r.stacks = &stacks{stateDir: cfg.StateDir, stacksDir: cfg.StacksDir, ready: map[string]*stack{}}
+	r.slugs = newSlugCache(filepath.Join(cfg.StateDir, "slugs"), cfg.UID, cfg.GID)
+	r.overlay = overlay
 	r.dynos = map[string]*dyno{}
 	ents, err := os.ReadDir(filepath.Join(cfg.StateDir, "dynos"))
 	if err != nil {
@@ -232,8 +240,10 @@ func (r *Runtime) init(cfg Config) error {
 	for _, e := range ents {
 		if d, err := r.adopt(filepath.Join(cfg.StateDir, "dynos", e.Name())); err == nil {
 			r.dynos[d.rec.Spec.ID] = d
+			r.slugs.adopt(d.rec.SlugKey)
 		}
 	}
+	r.slugs.scan()
 	return nil
 }
 
@@ -321,6 +331,7 @@ func (r *Runtime) Start(ctx context.Context, spec core.DynoSpec) (core.DynoStatu
 			_ = d.c.Destroy()
 		}
 		r.net.release(d.rec.IP)
+		r.slugs.release(d.rec.SlugKey)
 		_ = os.RemoveAll(d.dir)
 		return core.DynoStatus{}, fmt.Errorf("start dyno %s: %w", spec.ID, err)
 	}
@@ -337,16 +348,8 @@ func (r *Runtime) start(d *dyno) (core.DynoStatus, error) {
 	if err != nil {
 		return core.DynoStatus{}, err
 	}
-	app := filepath.Join(d.dir, "app")
-	if err := os.MkdirAll(app, 0o755); err != nil {
-		return core.DynoStatus{}, err
-	}
-	if spec.Slug != "" {
-		if err := slug.ExtractFile(spec.Slug, app); err != nil {
-			return core.DynoStatus{}, err
-		}
-	}
-	if err := chownTree(app, r.cfg.UID, r.cfg.GID); err != nil {
+	appMount, err := r.prepareApp(d)
+	if err != nil {
 		return core.DynoStatus{}, err
 	}
 	hosts := filepath.Join(d.dir, "hosts")
@@ -364,7 +367,7 @@ func (r *Runtime) start(d *dyno) (core.DynoStatus, error) {
 	}
 	config, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		CgroupName: spec.ID,
-		Spec:       r.ociSpec(spec, stk, app, d.dir),
+		Spec:       r.ociSpec(spec, stk, appMount, d.dir),
 	})
 	if err != nil {
 		return core.DynoStatus{}, fmt.Errorf("container config: %w", err)
@@ -373,7 +376,9 @@ func (r *Runtime) start(d *dyno) (core.DynoStatus, error) {
 	if err != nil {
 		return core.DynoStatus{}, fmt.Errorf("create container: %w", err)
 	}
+	d.mu.Lock()
 	d.c = c
+	d.mu.Unlock()
 	env := make([]string, 0, len(spec.Env))
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
@@ -442,8 +447,43 @@ func (r *Runtime) start(d *dyno) (core.DynoStatus, error) {
 	return d.status(), nil
 }
 
+// prepareApp makes the dyno's /app: an overlay whose lower layer is the
+// slug's shared extracted tree and whose upper layer is the dyno's own
+// (thrown away at Remove); or, without overlay support, a private copy.
+func (r *Runtime) prepareApp(d *dyno) (specs.Mount, error) {
+	app := filepath.Join(d.dir, "app")
+	if err := os.MkdirAll(app, 0o755); err != nil {
+		return specs.Mount{}, err
+	}
+	if !r.overlay {
+		if d.rec.Spec.Slug != "" {
+			if err := slug.ExtractFile(d.rec.Spec.Slug, app); err != nil {
+				return specs.Mount{}, err
+			}
+		}
+		if err := chownTree(app, r.cfg.UID, r.cfg.GID); err != nil {
+			return specs.Mount{}, err
+		}
+		return specs.Mount{Destination: "/app", Type: "bind", Source: app, Options: []string{"rbind", "rw", "nosuid", "nodev"}}, nil
+	}
+	lower, key, err := r.slugs.acquire(d.rec.Spec.Slug)
+	if err != nil {
+		return specs.Mount{}, err
+	}
+	d.rec.SlugKey = key
+	work := filepath.Join(d.dir, "work")
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return specs.Mount{}, err
+	}
+	if err := os.Chown(app, r.cfg.UID, r.cfg.GID); err != nil {
+		return specs.Mount{}, err
+	}
+	return specs.Mount{Destination: "/app", Type: "overlay", Source: "overlay",
+		Options: []string{overlayOptions(lower, app, work), "nosuid", "nodev"}}, nil
+}
+
 // ociSpec builds the OCI runtime spec of a dyno.
-func (r *Runtime) ociSpec(spec core.DynoSpec, stk *stack, app, dir string) *specs.Spec {
+func (r *Runtime) ociSpec(spec core.DynoSpec, stk *stack, app specs.Mount, dir string) *specs.Spec {
 	s := specconv.Example()
 	s.Root = &specs.Root{Path: stk.rootfs, Readonly: true}
 	s.Hostname = spec.ID
@@ -461,7 +501,7 @@ func (r *Runtime) ociSpec(spec core.DynoSpec, stk *stack, app, dir string) *spec
 	}
 	mounts = append(mounts, stk.mounts...)
 	mounts = append(mounts,
-		specs.Mount{Destination: "/app", Type: "bind", Source: app, Options: []string{"rbind", "rw", "nosuid", "nodev"}},
+		app,
 		specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777", "size=262144k"}},
 		specs.Mount{Destination: "/etc/hosts", Type: "bind", Source: filepath.Join(dir, "hosts"), Options: []string{"bind", "ro"}},
 		specs.Mount{Destination: "/etc/hostname", Type: "bind", Source: filepath.Join(dir, "hostname"), Options: []string{"bind", "ro"}},
@@ -645,9 +685,24 @@ func (r *Runtime) get(id string) (*dyno, error) {
 	return d, nil
 }
 
+// started returns the dyno's container once Start has run its process, or
+// an error wrapping core.ErrConflict while it is still starting.
+func (d *dyno) started() (*libcontainer.Container, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.c == nil || (d.rec.PID == 0 && !d.rec.Exited) {
+		return nil, fmt.Errorf("dyno %s is still starting: %w", d.rec.Spec.ID, core.ErrConflict)
+	}
+	return d.c, nil
+}
+
 // signalAll sends sig to every process in the dyno's cgroup.
 func (d *dyno) signalAll(sig syscall.Signal) error {
-	pids, err := d.c.Processes()
+	c, err := d.started()
+	if err != nil {
+		return err
+	}
+	pids, err := c.Processes()
 	if err != nil {
 		return err
 	}
@@ -668,6 +723,10 @@ func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) (cor
 	if d.exited() {
 		return core.StopResult{Status: d.status()}, nil
 	}
+	c, err := d.started()
+	if err != nil {
+		return core.StopResult{}, fmt.Errorf("stop: %w", err)
+	}
 	d.mu.Lock()
 	d.rec.Stopped = true
 	d.mu.Unlock()
@@ -679,7 +738,7 @@ func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) (cor
 	case <-d.done:
 	case <-t.C:
 		res.Killed = true
-		_ = d.c.Signal(syscall.SIGKILL)
+		_ = c.Signal(syscall.SIGKILL)
 		_ = d.signalAll(syscall.SIGKILL)
 		select {
 		case <-d.done:
@@ -781,7 +840,11 @@ func (r *Runtime) MemoryStats(_ context.Context, id string) (core.DynoMemory, er
 	if d.exited() {
 		return core.DynoMemory{}, fmt.Errorf("memory of dyno %s: dyno has exited: %w", id, core.ErrConflict)
 	}
-	st, err := d.c.Stats()
+	c, err := d.started()
+	if err != nil {
+		return core.DynoMemory{}, fmt.Errorf("memory: %w", err)
+	}
+	st, err := c.Stats()
 	if err != nil || st.CgroupStats == nil {
 		return core.DynoMemory{}, fmt.Errorf("memory of dyno %s: %w", id, errors.Join(err, core.ErrUnavailable))
 	}
@@ -814,12 +877,13 @@ func (r *Runtime) Remove(_ context.Context, id string) error {
 	}
 	d.mu.Unlock()
 	var errs []error
-	if d.c != nil {
-		if err := d.c.Destroy(); err != nil {
+	if c, err := d.started(); err == nil {
+		if err := c.Destroy(); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	r.net.release(d.rec.IP)
+	r.slugs.release(d.rec.SlugKey)
 	if err := os.RemoveAll(d.dir); err != nil {
 		errs = append(errs, err)
 	}

@@ -14,6 +14,9 @@ import (
 func TestMain(m *testing.M) {
 	Init()
 	conformance.RunRuntimeApp()
+	if dir := os.Getenv(helperEnv); dir != "" {
+		os.Exit(startAndExit(dir))
+	}
 	os.Exit(m.Run())
 }
 

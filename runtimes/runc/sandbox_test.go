@@ -3,6 +3,7 @@ package runc
 import (
 	"archive/tar"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paasd/paasd/conformance"
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/internal/testenv"
 )
@@ -162,5 +164,81 @@ func TestMemoryStats(t *testing.T) {
 	}
 	if m.UsageBytes <= 0 || m.LimitBytes != 128<<20 {
 		t.Fatalf("memory stats %+v", m)
+	}
+}
+
+// TestSlugOverlay checks that dynos of one slug share its extracted tree
+// through an overlay /app, that writes stay private to each dyno, and that
+// the tree is deleted with the last dyno using it (when no idle trees are
+// kept).
+func TestSlugOverlay(t *testing.T) {
+	testenv.NeedRoot(t)
+	dir := t.TempDir()
+	r, err := New(testConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.overlay {
+		testenv.Missing(t, "overlayfs is not available under the state dir")
+	}
+	r.slugs.idleKeep = 0 // delete trees as soon as no dyno uses them
+	slugPath := filepath.Join(t.TempDir(), "slug.tar")
+	f, err := os.Create(slugPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	_ = tw.WriteHeader(&tar.Header{Name: "./app/Procfile", Typeflag: tar.TypeReg, Mode: 0o644, Size: 5})
+	_, _ = tw.Write([]byte("web: "))
+	_ = tw.Close()
+	f.Close()
+	code, out := runDyno(t, r, "ov-1", core.DynoSpec{Slug: slugPath,
+		Command: "grep ' /app ' /proc/self/mounts | cut -d' ' -f3; cat Procfile; echo; echo mine > Procfile; cat Procfile"})
+	if code != 0 || !strings.Contains(out, "overlay\nweb: \nmine\n") {
+		t.Fatalf("exit %d, output %q", code, out)
+	}
+	code, out = runDyno(t, r, "ov-2", core.DynoSpec{Slug: slugPath, Command: "cat Procfile"})
+	if code != 0 || !strings.Contains(out, "web: ") {
+		t.Fatalf("second dyno sees another dyno's write: exit %d, output %q", code, out)
+	}
+	ents, err := os.ReadDir(filepath.Join(dir, "slugs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 0 {
+		t.Fatalf("slug trees left after the last dyno was removed: %v", ents)
+	}
+}
+
+// TestReachHost checks that a dyno reaches the host through its bridge
+// address (the path egress takes before masquerading).
+func TestReachHost(t *testing.T) {
+	testenv.NeedRoot(t)
+	r, err := New(testConfig(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.net.ensure(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(r.net.gateway.String(), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	slugPath := benchSlug(t)
+	code, out := runDyno(t, r, "reach-host", core.DynoSpec{Slug: slugPath,
+		Command: "./" + conformance.RuntimeAppName + " dial " + l.Addr().String()})
+	if code != 0 || !strings.Contains(out, "ok") {
+		t.Fatalf("dyno could not reach the host at %s: exit %d, %q", l.Addr(), code, out)
 	}
 }

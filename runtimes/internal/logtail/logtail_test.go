@@ -48,3 +48,38 @@ func TestFollow(t *testing.T) {
 		})
 	}
 }
+
+// FuzzFollow checks that whatever a dyno writes, Follow delivers every byte
+// except newlines (and a CR before one), in order, in lines of at most
+// MaxLine bytes.
+func FuzzFollow(f *testing.F) {
+	f.Add([]byte("a\nb\n"))
+	f.Add([]byte("no newline"))
+	f.Add([]byte(strings.Repeat("y", MaxLine*2+3)))
+	f.Add([]byte("\r\n\n\r"))
+	f.Fuzz(func(t *testing.T, out []byte) {
+		p := filepath.Join(t.TempDir(), "stdout.log")
+		if err := os.WriteFile(p, out, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		close(exited)
+		var got strings.Builder
+		err := Follow(context.Background(), []Source{{p, "stdout"}}, exited, func(l core.LogLine) error {
+			if len(l.Text) > MaxLine {
+				t.Fatalf("line of %d bytes", len(l.Text))
+			}
+			got.WriteString(l.Text)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.ReplaceAll(strings.ReplaceAll(string(out), "\r\n", "\n"), "\n", "")
+		// A CR that ends a chunk split at MaxLine is trimmed too; compare
+		// without CRs.
+		if strings.ReplaceAll(got.String(), "\r", "") != strings.ReplaceAll(want, "\r", "") {
+			t.Fatalf("delivered %q, want %q", got.String(), want)
+		}
+	})
+}
