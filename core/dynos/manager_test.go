@@ -306,6 +306,7 @@ func TestOneOffOnRelease(t *testing.T) {
 	code, err = m.Wait(ctx, "demo", info.ID)
 	require.NoError(t, err)
 	assert.Equal(t, 4, code)
+}
 
 func TestMemoryQuotaR14(t *testing.T) {
 	tests := []struct {
