@@ -13,7 +13,7 @@
 //
 //	DATA/builds/ID/{app,env}   one build's source/compile dir and env dir (removed after)
 //	DATA/cache/APP/            the app's build cache (CACHE_DIR), kept between builds
-//	DATA/slugs/sha256/HEX.tar.gz  slugs, by the SHA-256 of the tarball
+//	DATA/slugs/HEX.tgz         slugs, by the SHA-256 of the tarball (Options.SlugDir)
 //	DATA/repos/APP.git         bare git repositories (GitServer)
 //
 // # Notes
@@ -79,6 +79,9 @@ type Options struct {
 	SlugMaxBytes int64
 	// SourceMaxBytes bounds the uncompressed source; 0 means 1 GB.
 	SourceMaxBytes int64
+	// SlugDir is where slugs are written, named <hex sha256>.tgz (the
+	// platform's SlugDir); empty means DataDir/slugs.
+	SlugDir string
 	// Stack labels slugs and is STACK in the build; empty means "heroku-24".
 	Stack string
 	// Timeout bounds one build; 0 means 15 minutes.
@@ -120,8 +123,11 @@ func New(opts Options) (*Pipeline, error) {
 	if opts.Timeout == 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	for _, d := range []string{"builds", "cache", "slugs/sha256"} {
-		if err := os.MkdirAll(filepath.Join(opts.DataDir, d), 0o700); err != nil {
+	if opts.SlugDir == "" {
+		opts.SlugDir = filepath.Join(opts.DataDir, "slugs")
+	}
+	for _, d := range []string{filepath.Join(opts.DataDir, "builds"), filepath.Join(opts.DataDir, "cache"), opts.SlugDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("build pipeline: %w", err)
 		}
 	}
@@ -172,10 +178,7 @@ func CheckAppName(name string) error {
 }
 
 // SlugPath returns where the slug with checksum ("SHA256:<hex>") is stored.
-func (p *Pipeline) SlugPath(checksum string) string {
-	hex := strings.TrimPrefix(checksum, "SHA256:")
-	return filepath.Join(p.opts.DataDir, "slugs", "sha256", hex+".tar.gz")
-}
+func (p *Pipeline) SlugPath(checksum string) string { return SlugFile(p.opts.SlugDir, checksum) }
 
 // CacheDir returns the app's build cache dir.
 func (p *Pipeline) CacheDir(app string) string {
@@ -325,7 +328,7 @@ func (p *Pipeline) build(ctx context.Context, req Request, out io.Writer) (Resul
 	return res, nil
 }
 
-func (p *Pipeline) slugDir() string { return filepath.Join(p.opts.DataDir, "slugs", "sha256") }
+func (p *Pipeline) slugDir() string { return p.opts.SlugDir }
 
 // chosen is a buildpack picked for a build with the name it detected.
 type chosen struct {

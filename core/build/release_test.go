@@ -30,7 +30,7 @@ func TestRunReleasePhase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slugPath := filepath.Join(slugs, strings.TrimPrefix(sum, "SHA256:")+".tar.gz")
+	slugPath := build.SlugFile(slugs, sum)
 	tests := []struct {
 		desc        string
 		types       map[string]string

@@ -23,7 +23,7 @@ import (
 
 // CreateSlug writes the tree at dir as a gzip-compressed tarball with
 // Heroku's layout (every entry under "./app/") into slugDir, named by the
-// SHA-256 of the tarball, and returns its checksum ("SHA256:<hex>") and
+// SHA-256 of the tarball ([SlugFile]), and returns its checksum ("SHA256:<hex>") and
 // size. Regular files, directories and symbolic links are kept (modes and
 // modification times too, ownership is not); other file types are left
 // out; group and other write bits are dropped. A slug larger than max bytes is an error wrapping core.ErrInvalid
@@ -60,7 +60,7 @@ func CreateSlug(ctx context.Context, dir, slugDir string, max int64) (string, in
 		return "", 0, fmt.Errorf("create slug: %w", err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	dst := filepath.Join(slugDir, sum+".tar.gz")
+	dst := SlugFile(slugDir, "SHA256:"+sum)
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return "", 0, fmt.Errorf("create slug: %w", err)
 	}
@@ -68,6 +68,14 @@ func CreateSlug(ctx context.Context, dir, slugDir string, max int64) (string, in
 		return "", 0, fmt.Errorf("create slug: %w", err)
 	}
 	return "SHA256:" + sum, cw.n, nil
+}
+
+// SlugFile returns the file of the slug with checksum ("SHA256:<hex>") in
+// slugDir: slugDir/<hex>.tgz, the name the platform's SlugPath uses.
+func SlugFile(slugDir, checksum string) string {
+	hex := strings.ToLower(checksum)
+	hex = strings.TrimPrefix(hex, "sha256:")
+	return filepath.Join(slugDir, hex+".tgz")
 }
 
 var errTooLarge = errors.New("slug too large")

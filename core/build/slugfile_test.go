@@ -48,7 +48,7 @@ func TestCreateSlugRoundTrip(t *testing.T) {
 	if !strings.HasPrefix(sum, "SHA256:") || size <= 0 {
 		t.Fatalf("sum %q size %d", sum, size)
 	}
-	path := filepath.Join(slugs, strings.TrimPrefix(sum, "SHA256:")+".tar.gz")
+	path := build.SlugFile(slugs, sum)
 	fi, err := os.Stat(path)
 	if err != nil || fi.Size() != size {
 		t.Fatalf("slug file: %v (size %d, want %d)", err, fi.Size(), size)

@@ -169,7 +169,7 @@ func verifyWeb(t *conformance.T, rt core.DynoRuntime, buildDir string, types map
 	l.Close()
 	id := fmt.Sprintf("verify-%d", time.Now().UnixNano())
 	st, err := rt.Start(t.Context(), core.DynoSpec{ID: id, App: "verify", Name: "web.1", Type: "web", Command: web, Port: port,
-		Slug: filepath.Join(slugs, strings.TrimPrefix(sum, "SHA256:")+".tar.gz"),
+		Slug: build.SlugFile(slugs, sum),
 		Env:  map[string]string{"PORT": fmt.Sprint(port), "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/app"}})
 	if err != nil {
 		t.Fatalf("start web: %v", err)
