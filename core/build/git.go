@@ -33,10 +33,9 @@ const DefaultMaxPushBytes = 1 << 30
 // Push is one deploying push: the pushed tree of main (or master), while
 // `git push` waits.
 type Push struct {
-	// App is the app pushed to; User the HTTP Basic user name (Heroku
-	// ignores it; the token decides).
-	App  string
-	User string
+	// App is the app pushed to; UserID the user Authenticate returned.
+	App    string
+	UserID string
 	// Ref is "refs/heads/main" or "refs/heads/master"; OldRev and NewRev
 	// the commits (OldRev is all zeros for the first push).
 	Ref    string
@@ -54,13 +53,12 @@ type Push struct {
 type GitOptions struct {
 	// ReposDir holds the bare repositories (APP.git). Required.
 	ReposDir string
-	// Authenticate checks the HTTP Basic credentials of a request for app;
-	// Heroku ignores the user name and takes the API token as the
-	// password. It returns nil to allow, an error wrapping core.ErrInvalid
-	// for bad credentials (401), core.ErrPermissionDenied for a user
-	// without access (403), core.ErrNotFound for an unknown app (404).
-	// Required.
-	Authenticate func(ctx context.Context, app, user, token string) error
+	// Authenticate checks the API token of a request for app (the HTTP
+	// Basic password; Heroku ignores the user name). It returns the user's
+	// id to allow, or an error wrapping core.ErrInvalid for a bad token
+	// (401), core.ErrPermissionDenied for a user without access (403),
+	// core.ErrNotFound for an unknown app (404). Required.
+	Authenticate func(ctx context.Context, app, token string) (userID string, err error)
 	// Deploy builds and releases a push to main or master; its output
 	// reaches the pusher, and an error rejects the push (its message is
 	// shown) so the branch does not move. Required.
@@ -175,13 +173,14 @@ func (s *GitServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	user, token, ok := r.BasicAuth()
+	_, token, ok := r.BasicAuth()
 	if !ok || token == "" {
 		w.Header().Set("WWW-Authenticate", `Basic realm="paasd"`)
 		http.Error(w, "authentication required: use your API token as the password", http.StatusUnauthorized)
 		return
 	}
-	if err := s.opts.Authenticate(r.Context(), app, user, token); err != nil {
+	user, err := s.opts.Authenticate(r.Context(), app, token)
+	if err != nil {
 		switch {
 		case errors.Is(err, core.ErrNotFound):
 			http.Error(w, fmt.Sprintf("app %q not found", app), http.StatusNotFound)
@@ -235,11 +234,11 @@ func (s *GitServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Env: []string{
 			"GIT_PROJECT_ROOT=" + s.opts.ReposDir,
 			"GIT_HTTP_EXPORT_ALL=1",
-			"REMOTE_USER=" + user,
+			"REMOTE_USER=" + strings.ReplaceAll(user, "\n", ""),
 			"PAASD_HOOK_EXE=" + s.exe,
 			"PAASD_HOOK_SOCKET=" + s.sock,
 			"PAASD_HOOK_TOKEN=" + s.token,
-			"PAASD_HOOK_USER=" + user,
+			"PAASD_HOOK_USER=" + strings.ReplaceAll(user, "\n", ""),
 		},
 		InheritEnv: []string{"PATH", "HOME", "TMPDIR", "LANG"},
 		Stderr:     io.Discard,
@@ -509,7 +508,7 @@ func (s *GitServer) deploy(ctx context.Context, app, repo string, req hookReques
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("git archive: %w", err)
 	}
-	derr := s.opts.Deploy(ctx, Push{App: app, User: req.User, Ref: u.Ref, OldRev: u.Old, NewRev: u.New, Source: src, Output: out})
+	derr := s.opts.Deploy(ctx, Push{App: app, UserID: req.User, Ref: u.Ref, OldRev: u.Old, NewRev: u.New, Source: src, Output: out})
 	_, _ = io.Copy(io.Discard, src)
 	werr := cmd.Wait()
 	if derr != nil {

@@ -35,14 +35,14 @@ func newGitEnv(t testing.TB, p *build.Pipeline, dataDir string, maxPush int64) *
 	gs, err := build.NewGitServer(build.GitOptions{
 		ReposDir:     filepath.Join(dataDir, "repos"),
 		MaxPushBytes: maxPush,
-		Authenticate: func(_ context.Context, app, _, token string) error {
+		Authenticate: func(_ context.Context, app, token string) (string, error) {
 			switch {
 			case token != testToken:
-				return fmt.Errorf("bad token: %w", core.ErrInvalid)
+				return "", fmt.Errorf("bad token: %w", core.ErrInvalid)
 			case app == "nobody-app":
-				return fmt.Errorf("app %s: %w", app, core.ErrNotFound)
+				return "", fmt.Errorf("app %s: %w", app, core.ErrNotFound)
 			}
-			return nil
+			return "user-1", nil
 		},
 		Deploy: func(ctx context.Context, push build.Push) error {
 			res, err := p.Build(ctx, build.Request{App: push.App, Source: push.Source, Output: push.Output, Commit: push.NewRev,
