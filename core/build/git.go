@@ -124,6 +124,13 @@ func NewGitServer(opts GitOptions) (*GitServer, error) {
 	if err := os.MkdirAll(opts.ReposDir, 0o700); err != nil {
 		return nil, fmt.Errorf("git server: %w", err)
 	}
+	// Hooks report their repository by its physical path.
+	if s.opts.ReposDir, err = filepath.Abs(opts.ReposDir); err == nil {
+		s.opts.ReposDir, err = filepath.EvalSymlinks(s.opts.ReposDir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("git server: repos dir: %w", err)
+	}
 	// A short private path: unix socket paths are limited to ~108 bytes.
 	sockDir, err := os.MkdirTemp("", "paasd-git-")
 	if err != nil {
@@ -457,7 +464,10 @@ func (s *GitServer) serveHook(c net.Conn) {
 
 func (s *GitServer) handlePush(ctx context.Context, req hookRequest, out io.Writer) error {
 	repo, err := filepath.Abs(req.GitDir)
-	if err != nil || filepath.Dir(repo) != filepath.Clean(s.opts.ReposDir) || !strings.HasSuffix(repo, ".git") {
+	if err == nil {
+		repo, err = filepath.EvalSymlinks(repo)
+	}
+	if err != nil || filepath.Dir(repo) != s.opts.ReposDir || !strings.HasSuffix(repo, ".git") {
 		fmt.Fprintf(out, "paasd: unexpected repository %q\n", req.GitDir)
 		return fmt.Errorf("hook for unknown repository %q: %w", req.GitDir, core.ErrInvalid)
 	}

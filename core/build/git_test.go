@@ -32,6 +32,13 @@ type gitEnv struct {
 func newGitEnv(t testing.TB, p *build.Pipeline, dataDir string, maxPush int64) *gitEnv {
 	t.Helper()
 	e := &gitEnv{p: p, last: map[string]build.Result{}}
+	// Serve the repositories through a symbolic link, as a data dir may be.
+	if err := os.MkdirAll(filepath.Join(dataDir, "real-repos"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real-repos", filepath.Join(dataDir, "repos")); err != nil {
+		t.Fatal(err)
+	}
 	gs, err := build.NewGitServer(build.GitOptions{
 		ReposDir:     filepath.Join(dataDir, "repos"),
 		MaxPushBytes: maxPush,
