@@ -972,6 +972,10 @@ type RunOptions struct {
 	Attach bool
 	// Type is the process type; empty means "run" (Heroku's run.NNNN).
 	Type string
+	// On runs the dyno on this release instead of the app's current one
+	// (the release phase runs on the release being created); nil means
+	// the current release.
+	On *Desired
 }
 
 // Run starts a one-off dyno on the app's current release. It returns an
@@ -993,11 +997,21 @@ func (m *Manager) Run(ctx context.Context, app string, o RunOptions) (Info, erro
 	if m.closed {
 		return Info{}, fmt.Errorf("dyno manager is closed: %w", core.ErrUnavailable)
 	}
-	a := m.apps[app]
-	if a == nil || !a.have {
-		return Info{}, fmt.Errorf("app %q has no release to run: %w", app, core.ErrNotFound)
+	var d Desired
+	if o.On != nil {
+		d = *o.On
+		d.App = app
 	}
-	d := a.desired
+	a := m.apps[app]
+	if o.On != nil && a == nil {
+		a = m.app(app)
+	}
+	if o.On == nil {
+		if a == nil || !a.have {
+			return Info{}, fmt.Errorf("app %q has no release to run: %w", app, core.ErrNotFound)
+		}
+		d = a.desired
+	}
 	var name string
 	for {
 		name = fmt.Sprintf("%s.%d", typ, 1000+rand.IntN(9000))

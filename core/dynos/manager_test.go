@@ -283,6 +283,31 @@ func TestAdoptAfterRestart(t *testing.T) {
 	rt.mu.Unlock()
 }
 
+// TestOneOffOnRelease runs a one-off dyno on a given release (the release
+// phase) before the app has any, and while another release is current.
+func TestOneOffOnRelease(t *testing.T) {
+	rt := newFakeRuntime()
+	m, _ := newTestManager(t, rt, Options{})
+	ctx := context.Background()
+	next := desired(2)
+	next.Slug = "/slugs/v2.tar.gz"
+	info, err := m.Run(ctx, "demo", RunOptions{Command: "exit:0", Type: "release", On: &next})
+	require.NoError(t, err, "a release phase runs before the first release")
+	assert.True(t, strings.HasPrefix(info.Name, "release."), info.Name)
+	assert.Equal(t, 2, info.Release)
+	code, err := m.Wait(ctx, "demo", info.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 0, code)
+
+	require.NoError(t, m.Apply(ctx, desired(1)))
+	info, err = m.Run(ctx, "demo", RunOptions{Command: "exit:4", Type: "release", On: &next})
+	require.NoError(t, err)
+	assert.Equal(t, 2, info.Release, "runs on the given release, not the current one")
+	code, err = m.Wait(ctx, "demo", info.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 4, code)
+}
+
 func TestMemoryQuotaR14(t *testing.T) {
 	tests := []struct {
 		desc    string
