@@ -82,7 +82,13 @@ func RunReleasePhase(ctx context.Context, runner OneOffRunner, rp ReleasePhase) 
 	}
 	fmt.Fprintf(out, "-----> Running release command...\n")
 	rel := rp.Release
-	info, err := runner.Run(ctx, rp.App, dynos.RunOptions{Command: cmd, Type: "release", Size: rp.Size, On: &rel})
+	// The dyno manager files dynos under the app's id (Desired.AppID),
+	// so the release phase's output lands in the app's log.
+	key := rel.AppID
+	if key == "" {
+		key = rp.App
+	}
+	info, err := runner.Run(ctx, key, dynos.RunOptions{Command: cmd, Type: "release", Size: rp.Size, On: &rel})
 	if err != nil {
 		if ctx.Err() != nil {
 			return ReleaseDecision{}, fmt.Errorf("release phase of %s v%d: %w", rp.App, rp.Release.Release, ctx.Err())
@@ -93,12 +99,12 @@ func RunReleasePhase(ctx context.Context, runner OneOffRunner, rp ReleasePhase) 
 	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	code, err := runner.Wait(wctx, rp.App, info.ID)
+	code, err := runner.Wait(wctx, key, info.ID)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ReleaseDecision{}, fmt.Errorf("release phase of %s v%d: %w", rp.App, rp.Release.Release, ctx.Err())
 		}
-		_ = runner.Stop(context.Background(), rp.App, info.Name)
+		_ = runner.Stop(context.Background(), key, info.Name)
 		reason := fmt.Sprintf("release command did not finish within %s", timeout)
 		fmt.Fprintf(out, " !     %s\n", reason)
 		return ReleaseDecision{Ran: true, ExitCode: -1, Status: core.ReleaseFailed, Reason: reason}, nil
