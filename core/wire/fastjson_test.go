@@ -36,6 +36,11 @@ var fastSeeds = []string{
 	`{"messages":[{"time":"not a time"}]}`,
 	`{"messages":[{"time":"2026-11-22T01:02:03Z","time":"2026-11-22T01:02:04Z"}]}`,
 	`{"messages":[{},{"priority":-1}],"extra":1}`,
+	"{\"text\":\"0123456789abcdef\x1f0123\"}",
+	"{\"messages\":[{\"text\":\"0123456789abcdef\x1f0123\"}]}",
+	"{\"messages\":[{\"text\":\"0123456789abcdef\x7f\x800123\"}]}",
+	"{\"messages\":[{\"text\":\"0123456789\u00e9abcdef\\n0123\x01\"}]}",
+	"{\"messages\":[{\"text\":\"0123456789 \x20\x21~\x7f 0123456789\"}]}",
 	`{"drain_id":"a"} x`,
 	`{"drain_id":"a",}`,
 	`[1]`,
@@ -159,4 +164,27 @@ func (countingDrain) Describe(context.Context) (core.PluginInfo, error) {
 func (countingDrain) Configure(context.Context, core.ConfigureRequest) error { return nil }
 func (countingDrain) Deliver(_ context.Context, b core.DrainBatch) (core.DeliverResult, error) {
 	return core.DeliverResult{Accepted: len(b.Messages)}, nil
+}
+
+func TestPlainASCII(t *testing.T) {
+	tests := []struct {
+		desc string
+		in   string
+		want bool
+	}{
+		{desc: "empty", in: "", want: true},
+		{desc: "printable, several words", in: " !~\x7f0123456789abcdefABCDEF", want: true},
+		{desc: "control byte in a word", in: "0123456\x1f89abcdef", want: false},
+		{desc: "control byte in the tail", in: "0123456789\x00", want: false},
+		{desc: "high byte in a word", in: "01\xe9456789abcdef", want: false},
+		{desc: "high byte in the tail", in: "0123456789\xff", want: false},
+		{desc: "space is fine, 0x1f is not", in: "                \x1f", want: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			if got := plainASCII([]byte(tc.in)); got != tc.want {
+				t.Fatalf("plainASCII(%q) = %v; want %v", tc.in, got, tc.want)
+			}
+		})
+	}
 }

@@ -269,6 +269,9 @@ func (o *Opener) attach(ctx context.Context, cc *grpc.ClientConn) (*callChannel,
 		return nil, fmt.Errorf("call channel: %w", err)
 	}
 	defer ln.Close()
+	// A plugin that answers Attach but never dials must not hold the load.
+	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
+	defer stop()
 	type accepted struct {
 		c   net.Conn
 		err error
