@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/paasd/paasd/core"
@@ -378,8 +379,13 @@ func (d *fastDecoder) logMessage(m *core.LogMessage) bool {
 		case "time":
 			d.space()
 			start := d.i
-			if _, ok = d.rawString(); !ok {
+			raw, ok := d.rawString()
+			if !ok {
 				return -1
+			}
+			if t, ok := parseUTCTime(raw); ok {
+				m.Time = t
+				return 0
 			}
 			// time.Time's own decoder, on the quoted string: the same
 			// result as encoding/json by construction.
@@ -419,4 +425,57 @@ func (d *fastDecoder) deliverResult(p *core.DeliverResult) bool {
 		p.Accepted, ok = d.integer()
 		return fieldIndex(0, ok)
 	})
+}
+
+// parseUTCTime parses the times json.Marshal writes for UTC times,
+// "2006-01-02T15:04:05Z" with an optional fraction of 1 to 9 digits, into
+// exactly what time.Time.UnmarshalJSON returns for them (time.Parse builds
+// the same time.Date in UTC). Anything else declines.
+func parseUTCTime(b []byte) (time.Time, bool) {
+	n := len(b)
+	if n < 20 || b[n-1] != 'Z' || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	year, ok1 := digits(b[0:4])
+	month, ok2 := digits(b[5:7])
+	day, ok3 := digits(b[8:10])
+	hour, ok4 := digits(b[11:13])
+	minute, ok5 := digits(b[14:16])
+	sec, ok6 := digits(b[17:19])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 ||
+		month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	nsec := 0
+	if n > 20 {
+		frac := b[19 : n-1]
+		if len(frac) < 2 || len(frac) > 10 || frac[0] != '.' {
+			return time.Time{}, false
+		}
+		v, ok := digits(frac[1:])
+		if !ok {
+			return time.Time{}, false
+		}
+		for range 10 - len(frac) {
+			v *= 10
+		}
+		nsec = v
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	if t.Day() != day { // e.g. February 30th: time.Parse refuses it
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// digits parses b, ASCII digits only.
+func digits(b []byte) (int, bool) {
+	v := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
 }

@@ -445,6 +445,11 @@ func (ch *callChannel) call(ctx context.Context, method string, req []byte) (out
 		ch.mu.Lock()
 		delete(ch.pending, id)
 		ch.mu.Unlock()
+		if dl != 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// The plugin's ctx has the same deadline (same clock): it ends
+			// there as DeadlineExceeded, not as a cancel.
+			return nil, false, status.FromContextError(ctx.Err()).Err()
+		}
 		cancelFrame := appendFrame(make([]byte, 0, frameHeader), id, kindCancel, 0)
 		ch.wmu.Lock()
 		_ = ch.c.SetWriteDeadline(time.Now().Add(time.Second))
