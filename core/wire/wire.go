@@ -135,7 +135,8 @@ func NewMux() *Mux {
 func Handle[Req, Resp any](m *Mux, method string, fn func(context.Context, Req) (Resp, error)) {
 	m.calls[method] = func(ctx context.Context, b []byte) ([]byte, error) {
 		var req Req
-		if len(b) > 0 {
+		if len(b) > 0 && !decodeFast(b, &req) {
+			req = *new(Req) // the fast path may have written part of it
 			if err := json.Unmarshal(b, &req); err != nil {
 				return nil, fmt.Errorf("%s: decode request: %v: %w", method, err, core.ErrInvalid)
 			}
@@ -143,6 +144,9 @@ func Handle[Req, Resp any](m *Mux, method string, fn func(context.Context, Req) 
 		resp, err := fn(ctx, req)
 		if err != nil {
 			return nil, err
+		}
+		if out, ok := encodeFast(resp); ok {
+			return out, nil
 		}
 		return json.Marshal(resp)
 	}
@@ -240,7 +244,11 @@ func contractPrefix(c core.Contract) string {
 // Errors name the plugin and the method.
 func Invoke[Req, Resp any](ctx context.Context, c *Client, method string, req Req) (Resp, error) {
 	var resp Resp
-	in, err := json.Marshal(req)
+	in, ok := encodeFast(req)
+	var err error
+	if !ok {
+		in, err = json.Marshal(req)
+	}
 	if err != nil {
 		return resp, fmt.Errorf("%s: %s: encode request: %w", c.Name, method, err)
 	}
@@ -251,7 +259,8 @@ func Invoke[Req, Resp any](ctx context.Context, c *Client, method string, req Re
 	if err := c.check(method, out); err != nil {
 		return resp, err
 	}
-	if len(out) > 0 {
+	if len(out) > 0 && !decodeFast(out, &resp) {
+		resp = *new(Resp) // the fast path may have written part of it
 		if err := json.Unmarshal(out, &resp); err != nil {
 			return resp, fmt.Errorf("%s: %s: response does not decode: %v: %w", c.Name, method, err, core.ErrSchemaViolation)
 		}
