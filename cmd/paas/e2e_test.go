@@ -8,6 +8,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/paasd/paasd/core/build"
+	"github.com/paasd/paasd/runtimes/runc"
 	"io"
 	"net/http"
 	"os"
@@ -26,6 +28,10 @@ import (
 var paasBin string
 
 func TestMain(m *testing.M) {
+	// paasd runs in this test binary: it may be re-executed as a runc
+	// container's init or as a git push's pre-receive hook.
+	runc.Init()
+	build.MaybeRunHook()
 	dir, err := os.MkdirTemp("", "paas-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

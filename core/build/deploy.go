@@ -41,6 +41,10 @@ type Deployer struct {
 	Pipeline *Pipeline
 	// Store is the platform store. Required.
 	Store DeployStore
+	// EnsureFormation adds the slug's new process types to the app's
+	// formation (web at 1, others at 0, as on Heroku's first deploy) once
+	// its release may run; nil skips it. api.EnsureFormation is one.
+	EnsureFormation func(ctx context.Context, appID string, slug core.Slug) error
 	// Converge makes the platform run the app's current release
 	// (platform.Platform.Converge); nil skips it.
 	Converge func(ctx context.Context, appID string) error
@@ -193,6 +197,11 @@ func (d *Deployer) deploy(ctx context.Context, app core.App, b core.Build, src i
 		}
 		if !dec.Promote {
 			return rel, fmt.Errorf("release v%d failed: %s: %w", rel.Version, dec.Reason, core.ErrInvalid)
+		}
+	}
+	if d.EnsureFormation != nil {
+		if err := d.EnsureFormation(ctx, app.ID, slug); err != nil {
+			d.logger().Error("formation after deploy", "app", app.Name, "err", err)
 		}
 	}
 	if d.Converge != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paasd/paasd/core/build"
 	"github.com/paasd/paasd/runtimes/runc"
 )
 
@@ -14,6 +15,7 @@ import (
 // (PAASD_TEST_DAEMON_ARGS).
 func TestMain(m *testing.M) {
 	runc.Init()
+	build.MaybeRunHook()
 	if args, ok := os.LookupEnv("PAASD_TEST_DAEMON_ARGS"); ok {
 		os.Exit(Main(context.Background(), strings.Fields(args), os.Stdout, os.Stderr))
 	}

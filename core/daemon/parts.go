@@ -13,6 +13,8 @@ import (
 
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/dynos"
+	"github.com/paasd/paasd/core/api"
+	"github.com/paasd/paasd/core/build"
 	"github.com/paasd/paasd/core/logplex"
 	"github.com/paasd/paasd/core/platform"
 	"github.com/paasd/paasd/core/pluginhost"
@@ -20,8 +22,11 @@ import (
 	"github.com/paasd/paasd/core/pluginhost/wasmhost"
 	"github.com/paasd/paasd/core/store"
 	"github.com/paasd/paasd/plugins/builtins"
+	"github.com/paasd/paasd/plugins/buildpacks"
+	"github.com/paasd/paasd/plugins/buildpacks/classic"
 	httpsdrain "github.com/paasd/paasd/plugins/drains/httpsdrain"
 	syslogdrain "github.com/paasd/paasd/plugins/drains/syslog"
+	"github.com/paasd/paasd/runtimes/runc"
 	"github.com/paasd/paasd/schemas"
 )
 
@@ -31,6 +36,8 @@ type parts struct {
 	logplex    *logplex.Logplex
 	sessions   *logplex.Sessions
 	platform   *platform.Platform
+	deployer   *build.Deployer
+	git        *build.GitServer
 	routerAddr string
 	cancel     context.CancelFunc
 }
@@ -112,8 +119,71 @@ func startParts(ctx context.Context, cfg Config, st store.Store, log *slog.Logge
 	if err := p.platform.Start(ctx); err != nil {
 		return nil, err
 	}
+	if err := p.startBuilds(cfg, st, rt.Runtime(), log); err != nil {
+		return nil, err
+	}
 	ok = true
 	return p, nil
+}
+
+// startBuilds sets up the build pipeline with the reference buildpacks
+// (each step in a build dyno on rt), the deployer that turns builds into
+// releases, and the git smart-HTTP server that `git push` reaches.
+func (p *parts) startBuilds(cfg Config, st store.Store, rt core.DynoRuntime, log *slog.Logger) error {
+	dir := filepath.Join(cfg.DataDir, "build")
+	work := filepath.Join(dir, "tmp")
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return fmt.Errorf("build dir: %w", err)
+	}
+	env := map[string]string{}
+	for _, k := range []string{"GOPROXY", "GONOSUMDB", "GOSUMDB", "GOFLAGS", "npm_config_registry"} {
+		if v := os.Getenv(k); v != "" {
+			env[k] = v
+		}
+	}
+	bps, err := buildpacks.Reference(buildpacks.Options{Dir: filepath.Join(dir, "buildpacks"), Runtime: rt,
+		Classic: classic.Options{Env: env, WorkDir: work}})
+	if err != nil {
+		return fmt.Errorf("buildpacks: %w", err)
+	}
+	list := make([]build.Buildpack, 0, len(bps))
+	for _, bp := range bps {
+		list = append(list, build.Buildpack{Name: bp.Name(), Buildpack: bp})
+	}
+	pipe, err := build.New(build.Options{DataDir: dir, SlugDir: filepath.Join(cfg.DataDir, "slugs"), Buildpacks: list, Stack: runc.HostStack})
+	if err != nil {
+		return err
+	}
+	p.deployer = &build.Deployer{Pipeline: pipe, Store: st, Converge: p.platform.Converge, Runner: p.platform.Manager(), Logger: log,
+		EnsureFormation: func(ctx context.Context, appID string, slug core.Slug) error {
+			return api.EnsureFormation(ctx, st, appID, slug)
+		}}
+	p.git, err = build.NewGitServer(build.GitOptions{ReposDir: filepath.Join(cfg.DataDir, "repos"), Deploy: p.deployer.GitDeploy,
+		Authenticate: gitAuth(st), Logger: log})
+	return err
+}
+
+// gitAuth checks a git push's token (the HTTP password, as on Heroku) and
+// that its user may deploy the app: the owner, a collaborator or an admin.
+// Others learn nothing about the app.
+func gitAuth(st store.Store) func(ctx context.Context, app, token string) (string, error) {
+	return func(ctx context.Context, app, token string) (string, error) {
+		u, _, err := st.Authenticate(ctx, token)
+		if err != nil {
+			return "", fmt.Errorf("invalid credentials: %w", core.ErrPermissionDenied)
+		}
+		a, err := st.GetApp(ctx, app)
+		if err != nil {
+			return "", fmt.Errorf("app %s: %w", app, core.ErrNotFound)
+		}
+		if u.Admin || a.OwnerID == u.ID {
+			return u.ID, nil
+		}
+		if _, err := st.GetCollaborator(ctx, a.ID, u.ID); err == nil {
+			return u.ID, nil
+		}
+		return "", fmt.Errorf("app %s: %w", app, core.ErrNotFound)
+	}
 }
 
 // load loads ref for contract c with config, naming the setting on error.
