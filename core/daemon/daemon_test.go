@@ -163,7 +163,7 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 	return d
 }
 
-func (d *daemon) stop(t *testing.T) int {
+func (d *daemon) stop(t testing.TB) int {
 	t.Helper()
 	if d.cancel == nil {
 		return 0

@@ -63,7 +63,7 @@ func writeSlug(t *testing.T, dataDir string, files map[string]string) string {
 }
 
 // call sends a JSON API request and decodes the answer.
-func (d *daemon) call(t *testing.T, method, path string, body any) (int, map[string]any) {
+func (d *daemon) call(t testing.TB, method, path string, body any) (int, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -89,7 +89,7 @@ func (d *daemon) call(t *testing.T, method, path string, body any) (int, map[str
 }
 
 // callList GETs a list resource.
-func (d *daemon) callList(t *testing.T, path string) (int, []map[string]any) {
+func (d *daemon) callList(t testing.TB, path string) (int, []map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", d.url+path, nil)
 	req.Header.Set("Authorization", "Bearer "+d.token)
@@ -117,7 +117,7 @@ func routed(routerAddr, app, path string) (int, string, error) {
 	return res.StatusCode, string(b), nil
 }
 
-func startDaemonWithRouter(t *testing.T, dataDir string, extra ...string) (*daemon, string) {
+func startDaemonWithRouter(t testing.TB, dataDir string, extra ...string) (*daemon, string) {
 	t.Helper()
 	d := &daemon{dataDir: dataDir, logs: &syncBuffer{}, done: make(chan int, 1)}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -406,6 +406,11 @@ func (ch *callChannel) close() {
 // call runs one call on the channel; errors are gRPC status errors, as from
 // the gRPC path, so that the caller classifies both the same way.
 func (ch *callChannel) call(ctx context.Context, method string, req []byte) (out []byte, remote bool, err error) {
+	// Like gRPC, a call whose context has already ended is not sent: the
+	// select below could otherwise pick a fast answer over ctx.Done.
+	if err := ctx.Err(); err != nil {
+		return nil, false, status.FromContextError(err).Err()
+	}
 	w := make(chan []byte, 1)
 	ch.mu.Lock()
 	if ch.err != nil {
