@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,20 +76,30 @@ func BenchmarkDeploy(b *testing.B) {
 		runGit("commit", "-qm", body)
 		start := time.Now()
 		runGit("push", "-q", remote, "main")
-		waitBody(b, router, "bench", "hello from go "+body+" ")
+		if !waitBody(router, "bench", "hello from go "+body+" ") {
+			diagnose(b, d, "bench", body)
+		}
 		return time.Since(start)
+	}
+	// deployed holds the id of each deploy's release, in order.
+	var deployed []any
+	current := func() any {
+		_, list := d.callList(b, "/apps/bench/releases")
+		return list[len(list)-1]["id"]
 	}
 	var cold time.Duration
 	var warm, rollback []time.Duration
 	cold = deploy()
+	deployed = append(deployed, current())
 	for b.Loop() {
 		warm = append(warm, deploy())
-		// Roll back to the previous release (the one before this push).
-		_, list := d.callList(b, "/apps/bench/releases")
-		prev := list[len(list)-2]
+		deployed = append(deployed, current())
+		// Roll back to the previous deploy's release.
 		start := time.Now()
-		d.call(b, "POST", "/apps/bench/releases", map[string]any{"release": prev["id"]})
-		waitBody(b, router, "bench", fmt.Sprintf("hello from go v%d ", version-1))
+		d.call(b, "POST", "/apps/bench/releases", map[string]any{"release": deployed[len(deployed)-2]})
+		if !waitBody(router, "bench", fmt.Sprintf("hello from go v%d ", version-1)) {
+			diagnose(b, d, "bench", "rollback")
+		}
 		rollback = append(rollback, time.Since(start))
 	}
 	b.ReportMetric(float64(cold.Milliseconds()), "push-cold-ms")
@@ -104,17 +116,31 @@ func median(ds []time.Duration) float64 {
 	return float64(s[len(s)/2].Microseconds()) / 1000
 }
 
-func waitBody(b *testing.B, router, app, want string) {
-	b.Helper()
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
+// waitBody polls the router until app answers with want, for up to 3
+// minutes.
+func waitBody(router, app, want string) bool {
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
 		c, body, err := routed(router, app, "/")
 		if err == nil && c == 200 && strings.Contains(body, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("never served %q: %d %q %v", want, c, body, err)
+			return true
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return false
+}
+
+// diagnose fails b with the app's releases, dynos and recent log.
+func diagnose(b *testing.B, d *daemon, app, what string) {
+	b.Helper()
+	_, rels := d.callList(b, "/apps/"+app+"/releases")
+	_, dynos := d.callList(b, "/apps/"+app+"/dynos")
+	_, sess := d.call(b, "POST", "/apps/"+app+"/log-sessions", map[string]any{"lines": 200})
+	var logs string
+	if res, err := http.Get(fmt.Sprint(sess["logplex_url"])); err == nil {
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		logs = string(raw)
+	}
+	b.Fatalf("%s never served\nreleases %v\ndynos %v\nlogs:\n%s", what, rels, dynos, logs)
 }

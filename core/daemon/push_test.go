@@ -75,10 +75,32 @@ func TestGitPushDeploys(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 
+	// A second deploy replaces the first (preboot: no gap in between).
+	write("index.html", "<h1>second deploy</h1>\n")
+	if out, err := runGit("commit", "-qam", "second"); err != nil {
+		t.Fatalf("commit: %v\n%s", err, out)
+	}
+	if out, err := runGit("push", remote, "main"); err != nil {
+		t.Fatalf("second push: %v\n%s", err, out)
+	}
+	deadline = time.Now().Add(2 * time.Minute)
+	for {
+		c, b, err := routed(router, "pushed", "/")
+		if err == nil && c == 200 && strings.Contains(b, "second deploy") {
+			break
+		}
+		if time.Now().After(deadline) {
+			_, rels := d.callList(t, "/apps/pushed/releases")
+			_, dynos := d.callList(t, "/apps/pushed/dynos")
+			t.Fatalf("second deploy not served: %d %q %v\nreleases %v\ndynos %v", c, b, err, rels, dynos)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
 	// A push whose release phase fails is rejected; the old release serves on.
 	write("Procfile", "web: python3 -m http.server $PORT\nrelease: echo migrating; exit 1\n")
-	write("index.html", "<h1>second</h1>\n")
-	if out, err := runGit("commit", "-qam", "second"); err != nil {
+	write("index.html", "<h1>third</h1>\n")
+	if out, err := runGit("commit", "-qam", "third"); err != nil {
 		t.Fatalf("commit: %v\n%s", err, out)
 	}
 	out, err = runGit("push", remote, "main")
@@ -88,7 +110,7 @@ func TestGitPushDeploys(t *testing.T) {
 	if !strings.Contains(out, "remote rejected") {
 		t.Errorf("rejection not reported:\n%s", out)
 	}
-	if c, b, err := routed(router, "pushed", "/"); err != nil || c != 200 || !strings.Contains(b, "pushed with git") {
+	if c, b, err := routed(router, "pushed", "/"); err != nil || c != 200 || !strings.Contains(b, "second deploy") {
 		t.Fatalf("old release no longer serves: %d %q %v", c, b, err)
 	}
 }
