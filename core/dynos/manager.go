@@ -121,6 +121,8 @@ type Manager struct {
 	nextPort int
 	closed   bool
 	wg       sync.WaitGroup
+	// quit ends the shared memory checker (closed by Close).
+	quit chan struct{}
 }
 
 // Options tune a Manager. The zero value of each field is the documented
@@ -190,7 +192,12 @@ func New(rt core.DynoRuntime, opts Options) *Manager {
 	if l == nil {
 		l = slog.Default()
 	}
-	return &Manager{rt: rt, opts: opts, logger: l, apps: map[string]*appState{}, nextPort: opts.BasePort}
+	m := &Manager{rt: rt, opts: opts, logger: l, apps: map[string]*appState{}, nextPort: opts.BasePort, quit: make(chan struct{})}
+	if mr, ok := rt.(core.MemoryReporter); ok && opts.MemoryCheckEvery > 0 {
+		m.wg.Add(1)
+		go m.watchMemory(mr)
+	}
+	return m
 }
 
 // appState is the manager's view of one app.
@@ -601,41 +608,30 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 	} else if !adopted {
 		m.setState(x, core.DynoUp, "")
 	}
-	if mr, ok := m.rt.(core.MemoryReporter); ok && m.opts.MemoryCheckEvery > 0 {
-		if size, ok := core.LookupDynoSize(x.info.Size); ok && size.Limits.MemoryBytes > 0 {
-			go m.watchMemory(bootCtx, mr, x, size.Limits.MemoryBytes)
-		}
-	}
-	var cycle <-chan time.Time
+	// The daily cycle is a timer, not a goroutine, while the dyno runs:
+	// when it fires it stops the dyno, and Wait below returns.
+	var cycle *time.Timer
+	cycled := make(chan struct{})
 	if m.opts.CycleEvery > 0 {
 		j := time.Duration(0)
 		if m.opts.CycleJitter > 0 {
 			j = time.Duration(rand.Int64N(int64(m.opts.CycleJitter)))
 		}
-		t := time.NewTimer(m.opts.CycleEvery + j)
-		defer t.Stop()
-		cycle = t.C
+		cycle = time.AfterFunc(m.opts.CycleEvery+j, func() {
+			defer close(cycled)
+			m.logHeroku(x.info.AppID, x.info.Name, "Cycling")
+			m.mu.Lock()
+			x.restarting = true
+			m.mu.Unlock()
+			_, _ = m.rt.Stop(context.Background(), x.info.ID, m.opts.StopGrace)
+		})
 	}
-	waitDone := make(chan struct{})
-	var st core.DynoStatus
-	var err error
-	go func() {
-		defer close(waitDone)
-		st, err = m.rt.Wait(ctx, x.info.ID)
-	}()
-	select {
-	case <-waitDone:
-	case <-cycle:
-		m.logHeroku(x.info.AppID, x.info.Name, "Cycling")
-		m.mu.Lock()
-		x.restarting = true
-		m.mu.Unlock()
-		_, _ = m.rt.Stop(context.Background(), x.info.ID, m.opts.StopGrace)
-		<-waitDone
+	st, err := m.rt.Wait(ctx, x.info.ID)
+	if cycle != nil && !cycle.Stop() {
+		// The cycle fired: this exit is the restart it asked for.
+		<-cycled
 		err = nil
 		st.ExitCode = nil
-	case <-ctx.Done():
-		<-waitDone
 	}
 	bootCancel()
 	// Logs end when the dyno exits; do not wait forever for a runtime that
@@ -647,26 +643,48 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 	return st, err
 }
 
-// watchMemory logs Heroku's R14 while the dyno uses more than its quota.
-func (m *Manager) watchMemory(ctx context.Context, mr core.MemoryReporter, x *dyno, quota int64) {
+// watchMemory logs Heroku's R14 for every running dyno that uses more
+// than its quota, checking all dynos every MemoryCheckEvery from one
+// goroutine (not one per dyno) until Close.
+func (m *Manager) watchMemory(mr core.MemoryReporter) {
+	defer m.wg.Done()
 	t := time.NewTicker(m.opts.MemoryCheckEvery)
 	defer t.Stop()
+	type check struct {
+		id, app, name string
+		quota         int64
+	}
 	for {
 		select {
-		case <-ctx.Done():
+		case <-m.quit:
 			return
 		case <-t.C:
 		}
-		st, err := mr.MemoryStats(ctx, x.info.ID)
-		if err != nil {
-			continue
+		var checks []check
+		m.mu.Lock()
+		for _, a := range m.apps {
+			for _, x := range a.dynos {
+				if x.info.State != core.DynoStarting && x.info.State != core.DynoUp {
+					continue
+				}
+				if size, ok := core.LookupDynoSize(x.info.Size); ok && size.Limits.MemoryBytes > 0 {
+					checks = append(checks, check{x.info.ID, x.info.AppID, x.info.Name, size.Limits.MemoryBytes})
+				}
+			}
 		}
-		used := st.UsageBytes + st.SwapBytes
-		if used <= quota {
-			continue
+		m.mu.Unlock()
+		for _, c := range checks {
+			st, err := mr.MemoryStats(context.Background(), c.id)
+			if err != nil {
+				continue
+			}
+			used := st.UsageBytes + st.SwapBytes
+			if used <= c.quota {
+				continue
+			}
+			m.logHeroku(c.app, c.name, fmt.Sprintf("Process running mem=%dM(%.1f%%)", used>>20, 100*float64(used)/float64(c.quota)))
+			m.logHeroku(c.app, c.name, "Error R14 (Memory quota exceeded)")
 		}
-		m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Process running mem=%dM(%.1f%%)", used>>20, 100*float64(used)/float64(quota)))
-		m.logHeroku(x.info.AppID, x.info.Name, "Error R14 (Memory quota exceeded)")
 	}
 }
 
@@ -895,6 +913,9 @@ func (m *Manager) Remove(ctx context.Context, app string) {
 // Manager) and waits for the supervisors to return.
 func (m *Manager) Close() {
 	m.mu.Lock()
+	if !m.closed {
+		close(m.quit)
+	}
 	m.closed = true
 	for _, a := range m.apps {
 		for _, x := range a.dynos {

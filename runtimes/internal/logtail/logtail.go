@@ -22,6 +22,10 @@ import (
 // chunks of this size, as Logplex does.
 const MaxLine = 10000
 
+// readSize is the read buffer of one Follow. Each poll reads until EOF, so
+// a burst of output takes several reads rather than being cut short.
+const readSize = 8 << 10
+
 // PollInterval is how often Follow looks for new output.
 const PollInterval = 50 * time.Millisecond
 
@@ -35,6 +39,8 @@ type follower struct {
 	src  Source
 	f    *os.File
 	buf  []byte
+	// read is the read buffer, shared by all of a Follow's sources (they
+	// are polled one after another); an idle dyno's follower holds only it.
 	read []byte
 }
 
@@ -44,8 +50,9 @@ type follower struct {
 // line without a newline is delivered once exited is closed.
 func Follow(ctx context.Context, sources []Source, exited <-chan struct{}, fn func(core.LogLine) error) error {
 	fs := make([]*follower, len(sources))
+	read := make([]byte, readSize)
 	for i, s := range sources {
-		fs[i] = &follower{src: s, read: make([]byte, 32<<10)}
+		fs[i] = &follower{src: s, read: read}
 	}
 	defer func() {
 		for _, f := range fs {
