@@ -689,9 +689,13 @@ func (m *Manager) watchMemory(mr core.MemoryReporter) {
 }
 
 // awaitBoot marks a web dyno up once its port accepts, or stops it with R10.
+// It checks every 10 ms for the first second (most web processes bind
+// within it, and each check is one loopback connect), then backs off to
+// every 250 ms.
 func (m *Manager) awaitBoot(ctx context.Context, x *dyno, adopted bool) {
-	deadline := time.Now().Add(m.opts.BootTimeout)
-	delay := 20 * time.Millisecond
+	start := time.Now()
+	deadline := start.Add(m.opts.BootTimeout)
+	delay := 10 * time.Millisecond
 	for {
 		m.mu.Lock()
 		addr := x.info.Address
@@ -718,7 +722,7 @@ func (m *Manager) awaitBoot(ctx context.Context, x *dyno, adopted bool) {
 			return
 		case <-time.After(delay):
 		}
-		if delay < 250*time.Millisecond {
+		if delay < 250*time.Millisecond && time.Since(start) > time.Second {
 			delay *= 2
 		}
 	}
