@@ -36,9 +36,9 @@ type Source struct {
 }
 
 type follower struct {
-	src  Source
-	f    *os.File
-	buf  []byte
+	src Source
+	f   *os.File
+	buf []byte
 	// read is the read buffer, shared by all of a Follow's sources (they
 	// are polled one after another); an idle dyno's follower holds only it.
 	read []byte
