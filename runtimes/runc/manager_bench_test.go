@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -126,7 +127,8 @@ func BenchmarkManagerScaleToRoute(b *testing.B) {
 // dyno manager with one Apply each way, and reports the time until all 200
 // are up and until all are gone, and paasd's own cost per idle dyno: Go heap
 // (after GC), goroutines and RSS, each as the delta over the manager and
-// runtime with no dynos, divided by 200. The heap and goroutines include the
+// runtime with no dynos, divided by 200; and the CPU paasd uses over 5 s
+// with the 200 dynos idle. The heap and goroutines include the
 // runtime's share (BenchmarkIdleDynos measures that alone).
 func BenchmarkManagerIdleDynos(b *testing.B) {
 	testenv.NeedRoot(b)
@@ -174,6 +176,7 @@ func BenchmarkManagerIdleDynos(b *testing.B) {
 		goruntime.GC()
 		goruntime.ReadMemStats(&after)
 		g1, rss1 := goruntime.NumGoroutine(), rssKB(b)
+		idle := idleCPU(b, 5*time.Second)
 		t1 := time.Now()
 		if err := m.Apply(ctx, desired(0)); err != nil {
 			b.Fatal(err)
@@ -183,10 +186,26 @@ func BenchmarkManagerIdleDynos(b *testing.B) {
 		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/n/1024, "heap-KB/dyno")
 		b.ReportMetric(float64(g1-g0)/n, "goroutines/dyno")
 		b.ReportMetric(float64(rss1-rss0)/n, "rss-KB/dyno")
+		b.ReportMetric(idle, "idle-cpu-%")
 		b.ReportMetric(up.Seconds(), "up-200-s")
 		b.ReportMetric(down.Seconds(), "gone-200-s")
 		b.ReportMetric(0, "ns/op")
 	}
+}
+
+// idleCPU returns the CPU this process used over d (user and system, in
+// percent of one core) while doing nothing but supervise its dynos.
+func idleCPU(b *testing.B, d time.Duration) float64 {
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			b.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	c0, t0 := cpu(), time.Now()
+	time.Sleep(d)
+	return 100 * float64(cpu()-c0) / float64(time.Since(t0))
 }
 
 // rssKB returns this process's resident set size (VmRSS).

@@ -26,8 +26,14 @@ const MaxLine = 10000
 // a burst of output takes several reads rather than being cut short.
 const readSize = 8 << 10
 
-// PollInterval is how often Follow looks for new output.
+// PollInterval is how often Follow looks for new output while there is
+// some. While the sources are quiet the interval doubles up to
+// MaxPollInterval, so that hundreds of idle dynos do not keep paasd busy;
+// the first new output resets it.
 const PollInterval = 50 * time.Millisecond
+
+// MaxPollInterval is the longest wait between polls of quiet sources.
+const MaxPollInterval = 400 * time.Millisecond
 
 // Source is one output file and the stream name its lines carry.
 type Source struct {
@@ -39,6 +45,8 @@ type follower struct {
 	src Source
 	f   *os.File
 	buf []byte
+	// fresh is set by poll when it read something.
+	fresh bool
 	// read is the read buffer, shared by all of a Follow's sources (they
 	// are polled one after another); an idle dyno's follower holds only it.
 	read []byte
@@ -61,7 +69,8 @@ func Follow(ctx context.Context, sources []Source, exited <-chan struct{}, fn fu
 			}
 		}
 	}()
-	tick := time.NewTicker(PollInterval)
+	every := PollInterval
+	tick := time.NewTimer(every)
 	defer tick.Stop()
 	for {
 		done := false
@@ -80,6 +89,18 @@ func Follow(ctx context.Context, sources []Source, exited <-chan struct{}, fn fu
 		if done {
 			return nil
 		}
+		fresh := false
+		for _, f := range fs {
+			fresh = fresh || f.fresh
+			f.fresh = false
+		}
+		switch {
+		case fresh:
+			every = PollInterval
+		case every < MaxPollInterval:
+			every = min(2*every, MaxPollInterval)
+		}
+		tick.Reset(every)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -105,6 +126,7 @@ func (f *follower) poll(fn func(core.LogLine) error, final bool) error {
 	for {
 		n, err := f.f.Read(f.read)
 		f.buf = append(f.buf, f.read[:n]...)
+		f.fresh = f.fresh || n > 0
 		if err := f.deliver(fn); err != nil {
 			return err
 		}
