@@ -480,7 +480,7 @@ func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, ad
 		if !x.wanted || x.info.OneOff {
 			x.wanted = false
 			m.mu.Unlock()
-			_ = m.rt.Remove(context.Background(), x.info.ID)
+			m.remove(x)
 			m.setState(x, core.DynoDown, exitDesc(status, err))
 			m.mu.Lock()
 			delete(a.dynos, x.info.ID)
@@ -500,7 +500,7 @@ func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, ad
 			delay = m.backoff(n)
 		}
 		m.mu.Unlock()
-		_ = m.rt.Remove(context.Background(), x.info.ID)
+		m.remove(x)
 		if restarting {
 			m.setState(x, core.DynoStarting, exitDesc(status, err))
 		} else {
@@ -538,6 +538,14 @@ func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, ad
 		if !restarting {
 			m.setState(x, core.DynoStarting, "")
 		}
+	}
+}
+
+// remove removes an exited incarnation from the runtime, logging (not
+// returning) a failure: the supervisor goes on either way.
+func (m *Manager) remove(x *dyno) {
+	if err := m.rt.Remove(context.Background(), x.info.ID); err != nil && !errors.Is(err, core.ErrNotFound) {
+		m.logger.Warn("remove dyno", "app", x.info.AppID, "dyno", x.info.Name, "id", x.info.ID, "err", err)
 	}
 }
 
