@@ -121,6 +121,8 @@ type Manager struct {
 	nextPort int
 	closed   bool
 	wg       sync.WaitGroup
+	// quit ends the shared memory checker (closed by Close).
+	quit chan struct{}
 }
 
 // Options tune a Manager. The zero value of each field is the documented
@@ -196,7 +198,12 @@ func New(rt core.DynoRuntime, opts Options) *Manager {
 	if l == nil {
 		l = slog.Default()
 	}
-	return &Manager{rt: rt, opts: opts, logger: l, apps: map[string]*appState{}, nextPort: opts.BasePort}
+	m := &Manager{rt: rt, opts: opts, logger: l, apps: map[string]*appState{}, nextPort: opts.BasePort, quit: make(chan struct{})}
+	if mr, ok := rt.(core.MemoryReporter); ok && opts.MemoryCheckEvery > 0 {
+		m.wg.Add(1)
+		go m.watchMemory(mr)
+	}
+	return m
 }
 
 // appState is the manager's view of one app.
@@ -528,7 +535,7 @@ func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, ad
 		if !x.wanted || x.info.OneOff {
 			x.wanted = false
 			m.mu.Unlock()
-			_ = m.rt.Remove(context.Background(), x.info.ID)
+			m.remove(x)
 			m.setState(x, core.DynoDown, exitDesc(status, err))
 			m.mu.Lock()
 			delete(a.dynos, x.info.ID)
@@ -548,7 +555,7 @@ func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, ad
 			delay = m.backoff(n)
 		}
 		m.mu.Unlock()
-		_ = m.rt.Remove(context.Background(), x.info.ID)
+		m.remove(x)
 		if restarting {
 			m.setState(x, core.DynoStarting, exitDesc(status, err))
 		} else {
@@ -586,6 +593,14 @@ func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, ad
 		if !restarting {
 			m.setState(x, core.DynoStarting, "")
 		}
+	}
+}
+
+// remove removes an exited incarnation from the runtime, logging (not
+// returning) a failure: the supervisor goes on either way.
+func (m *Manager) remove(x *dyno) {
+	if err := m.rt.Remove(context.Background(), x.info.ID); err != nil && !errors.Is(err, core.ErrNotFound) {
+		m.logger.Warn("remove dyno", "app", x.info.AppID, "dyno", x.info.Name, "id", x.info.ID, "err", err)
 	}
 }
 
@@ -657,41 +672,30 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 	} else if !adopted {
 		m.setState(x, core.DynoUp, "")
 	}
-	if mr, ok := m.rt.(core.MemoryReporter); ok && m.opts.MemoryCheckEvery > 0 {
-		if size, ok := core.LookupDynoSize(x.info.Size); ok && size.Limits.MemoryBytes > 0 {
-			go m.watchMemory(bootCtx, mr, x, size.Limits.MemoryBytes)
-		}
-	}
-	var cycle <-chan time.Time
+	// The daily cycle is a timer, not a goroutine, while the dyno runs:
+	// when it fires it stops the dyno, and Wait below returns.
+	var cycle *time.Timer
+	cycled := make(chan struct{})
 	if m.opts.CycleEvery > 0 {
 		j := time.Duration(0)
 		if m.opts.CycleJitter > 0 {
 			j = time.Duration(rand.Int64N(int64(m.opts.CycleJitter)))
 		}
-		t := time.NewTimer(m.opts.CycleEvery + j)
-		defer t.Stop()
-		cycle = t.C
+		cycle = time.AfterFunc(m.opts.CycleEvery+j, func() {
+			defer close(cycled)
+			m.logHeroku(x.info.AppID, x.info.Name, "Cycling")
+			m.mu.Lock()
+			x.restarting = true
+			m.mu.Unlock()
+			_, _ = m.rt.Stop(context.Background(), x.info.ID, m.opts.StopGrace)
+		})
 	}
-	waitDone := make(chan struct{})
-	var st core.DynoStatus
-	var err error
-	go func() {
-		defer close(waitDone)
-		st, err = m.rt.Wait(ctx, x.info.ID)
-	}()
-	select {
-	case <-waitDone:
-	case <-cycle:
-		m.logHeroku(x.info.AppID, x.info.Name, "Cycling")
-		m.mu.Lock()
-		x.restarting = true
-		m.mu.Unlock()
-		_, _ = m.rt.Stop(context.Background(), x.info.ID, m.opts.StopGrace)
-		<-waitDone
+	st, err := m.rt.Wait(ctx, x.info.ID)
+	if cycle != nil && !cycle.Stop() {
+		// The cycle fired: this exit is the restart it asked for.
+		<-cycled
 		err = nil
 		st.ExitCode = nil
-	case <-ctx.Done():
-		<-waitDone
 	}
 	bootCancel()
 	// Logs end when the dyno exits; do not wait forever for a runtime that
@@ -703,33 +707,59 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 	return st, err
 }
 
-// watchMemory logs Heroku's R14 while the dyno uses more than its quota.
-func (m *Manager) watchMemory(ctx context.Context, mr core.MemoryReporter, x *dyno, quota int64) {
+// watchMemory logs Heroku's R14 for every running dyno that uses more
+// than its quota, checking all dynos every MemoryCheckEvery from one
+// goroutine (not one per dyno) until Close.
+func (m *Manager) watchMemory(mr core.MemoryReporter) {
+	defer m.wg.Done()
 	t := time.NewTicker(m.opts.MemoryCheckEvery)
 	defer t.Stop()
+	type check struct {
+		id, app, name string
+		quota         int64
+	}
 	for {
 		select {
-		case <-ctx.Done():
+		case <-m.quit:
 			return
 		case <-t.C:
 		}
-		st, err := mr.MemoryStats(ctx, x.info.ID)
-		if err != nil {
-			continue
+		var checks []check
+		m.mu.Lock()
+		for _, a := range m.apps {
+			for _, x := range a.dynos {
+				if x.info.State != core.DynoStarting && x.info.State != core.DynoUp {
+					continue
+				}
+				if size, ok := core.LookupDynoSize(x.info.Size); ok && size.Limits.MemoryBytes > 0 {
+					checks = append(checks, check{x.info.ID, x.info.AppID, x.info.Name, size.Limits.MemoryBytes})
+				}
+			}
 		}
-		used := st.UsageBytes + st.SwapBytes
-		if used <= quota {
-			continue
+		m.mu.Unlock()
+		for _, c := range checks {
+			st, err := mr.MemoryStats(context.Background(), c.id)
+			if err != nil {
+				continue
+			}
+			used := st.UsageBytes + st.SwapBytes
+			if used <= c.quota {
+				continue
+			}
+			m.logHeroku(c.app, c.name, fmt.Sprintf("Process running mem=%dM(%.1f%%)", used>>20, 100*float64(used)/float64(c.quota)))
+			m.logHeroku(c.app, c.name, "Error R14 (Memory quota exceeded)")
 		}
-		m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Process running mem=%dM(%.1f%%)", used>>20, 100*float64(used)/float64(quota)))
-		m.logHeroku(x.info.AppID, x.info.Name, "Error R14 (Memory quota exceeded)")
 	}
 }
 
 // awaitBoot marks a web dyno up once its port accepts, or stops it with R10.
+// It checks every 10 ms for the first second (most web processes bind
+// within it, and each check is one loopback connect), then backs off to
+// every 250 ms.
 func (m *Manager) awaitBoot(ctx context.Context, x *dyno, adopted bool) {
-	deadline := time.Now().Add(m.opts.BootTimeout)
-	delay := 20 * time.Millisecond
+	start := time.Now()
+	deadline := start.Add(m.opts.BootTimeout)
+	delay := 10 * time.Millisecond
 	for {
 		m.mu.Lock()
 		addr := x.info.Address
@@ -756,7 +786,7 @@ func (m *Manager) awaitBoot(ctx context.Context, x *dyno, adopted bool) {
 			return
 		case <-time.After(delay):
 		}
-		if delay < 250*time.Millisecond {
+		if delay < 250*time.Millisecond && time.Since(start) > time.Second {
 			delay *= 2
 		}
 	}
@@ -951,6 +981,9 @@ func (m *Manager) Remove(ctx context.Context, app string) {
 // Manager) and waits for the supervisors to return.
 func (m *Manager) Close() {
 	m.mu.Lock()
+	if !m.closed {
+		close(m.quit)
+	}
 	m.closed = true
 	for _, a := range m.apps {
 		for _, x := range a.dynos {

@@ -361,3 +361,20 @@ func TestAttachedOneOffWaitsForItsClient(t *testing.T) {
 	defer rt.mu.Unlock()
 	assert.Equal(t, 0, rt.starts, "the command never ran without its client")
 }
+
+// TestDailyCycleRestartsWithoutCrash: when the cycle period passes, the
+// dyno is stopped with "Cycling" and started again at once, as a restart,
+// not a crash (no cool-off, no "crashed" state).
+func TestDailyCycleRestartsWithoutCrash(t *testing.T) {
+	rt := newFakeRuntime()
+	m, rec := newTestManager(t, rt, Options{CycleEvery: 50 * time.Millisecond, CycleJitter: -1, FirstBackoff: time.Hour})
+	require.NoError(t, m.Apply(context.Background(), desired(1, Process{Type: "worker", Command: "noport", Quantity: 1})))
+	require.Eventually(t, func() bool {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		return rt.starts >= 3
+	}, wait, tick, "cycled twice")
+	assert.True(t, rec.has("heroku[worker.1]: Cycling"))
+	assert.False(t, rec.has("State changed from up to crashed"), "a cycle is not a crash")
+	assert.False(t, rec.has("restarting in"), "a cycle has no cool-off")
+}

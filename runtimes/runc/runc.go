@@ -176,6 +176,9 @@ type dyno struct {
 	up       bool
 	console  *os.File
 	attached bool
+	// removed is set by Remove before it deletes dir: a Stop that returns
+	// at the same time must not write the record back into it.
+	removed bool
 }
 
 // New returns a Runtime configured with cfg, adopting the dynos recorded in
@@ -614,6 +617,9 @@ func oomKilled(c *libcontainer.Container) bool {
 }
 
 func (d *dyno) saveLocked() error {
+	if d.removed {
+		return nil
+	}
 	b, err := json.Marshal(d.rec)
 	if err != nil {
 		return err
@@ -871,6 +877,7 @@ func (r *Runtime) Remove(_ context.Context, id string) error {
 	delete(r.dynos, id)
 	r.mu.Unlock()
 	d.mu.Lock()
+	d.removed = true
 	if d.console != nil {
 		d.console.Close()
 		d.console = nil

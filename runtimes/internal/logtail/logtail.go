@@ -22,8 +22,18 @@ import (
 // chunks of this size, as Logplex does.
 const MaxLine = 10000
 
-// PollInterval is how often Follow looks for new output.
+// readSize is the read buffer of one Follow. Each poll reads until EOF, so
+// a burst of output takes several reads rather than being cut short.
+const readSize = 8 << 10
+
+// PollInterval is how often Follow looks for new output while there is
+// some. While the sources are quiet the interval doubles up to
+// MaxPollInterval, so that hundreds of idle dynos do not keep paasd busy;
+// the first new output resets it.
 const PollInterval = 50 * time.Millisecond
+
+// MaxPollInterval is the longest wait between polls of quiet sources.
+const MaxPollInterval = 400 * time.Millisecond
 
 // Source is one output file and the stream name its lines carry.
 type Source struct {
@@ -32,9 +42,13 @@ type Source struct {
 }
 
 type follower struct {
-	src  Source
-	f    *os.File
-	buf  []byte
+	src Source
+	f   *os.File
+	buf []byte
+	// fresh is set by poll when it read something.
+	fresh bool
+	// read is the read buffer, shared by all of a Follow's sources (they
+	// are polled one after another); an idle dyno's follower holds only it.
 	read []byte
 }
 
@@ -44,8 +58,9 @@ type follower struct {
 // line without a newline is delivered once exited is closed.
 func Follow(ctx context.Context, sources []Source, exited <-chan struct{}, fn func(core.LogLine) error) error {
 	fs := make([]*follower, len(sources))
+	read := make([]byte, readSize)
 	for i, s := range sources {
-		fs[i] = &follower{src: s, read: make([]byte, 32<<10)}
+		fs[i] = &follower{src: s, read: read}
 	}
 	defer func() {
 		for _, f := range fs {
@@ -54,7 +69,8 @@ func Follow(ctx context.Context, sources []Source, exited <-chan struct{}, fn fu
 			}
 		}
 	}()
-	tick := time.NewTicker(PollInterval)
+	every := PollInterval
+	tick := time.NewTimer(every)
 	defer tick.Stop()
 	for {
 		done := false
@@ -73,6 +89,18 @@ func Follow(ctx context.Context, sources []Source, exited <-chan struct{}, fn fu
 		if done {
 			return nil
 		}
+		fresh := false
+		for _, f := range fs {
+			fresh = fresh || f.fresh
+			f.fresh = false
+		}
+		switch {
+		case fresh:
+			every = PollInterval
+		case every < MaxPollInterval:
+			every = min(2*every, MaxPollInterval)
+		}
+		tick.Reset(every)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -98,6 +126,7 @@ func (f *follower) poll(fn func(core.LogLine) error, final bool) error {
 	for {
 		n, err := f.f.Read(f.read)
 		f.buf = append(f.buf, f.read[:n]...)
+		f.fresh = f.fresh || n > 0
 		if err := f.deliver(fn); err != nil {
 			return err
 		}
