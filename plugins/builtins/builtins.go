@@ -6,6 +6,9 @@ package builtins
 import (
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/pluginhost"
+	"github.com/paasd/paasd/plugins/brokers/osb"
+	"github.com/paasd/paasd/plugins/brokers/postgres"
+	"github.com/paasd/paasd/plugins/brokers/redis"
 	"github.com/paasd/paasd/plugins/drains/redact"
 )
 
@@ -14,4 +17,9 @@ import (
 func Register(r *pluginhost.Registry) {
 	// log drains
 	r.MustRegister(core.ContractDrain, "redact", func() core.Plugin { return redact.New() })
+
+	// add-on brokers
+	r.MustRegister(core.ContractBroker, "postgres", func() core.Plugin { return postgres.New() })
+	r.MustRegister(core.ContractBroker, "redis", func() core.Plugin { return redis.New() })
+	r.MustRegister(core.ContractBroker, "osb", func() core.Plugin { return osb.New() })
 }
