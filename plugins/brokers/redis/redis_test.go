@@ -82,7 +82,9 @@ func provisionAndBind(t *testing.T, b *Broker, id string) map[string]string {
 	if _, err := b.Provision(ctx, core.ProvisionRequest{InstanceID: id, ServiceID: ServiceID, PlanID: Plans[0].ID}); err != nil {
 		t.Fatalf("Provision %s: %v", id, err)
 	}
-	t.Cleanup(func() { _, _ = b.Deprovision(context.Background(), core.DeprovisionRequest{InstanceID: id, ServiceID: ServiceID}) })
+	t.Cleanup(func() {
+		_, _ = b.Deprovision(context.Background(), core.DeprovisionRequest{InstanceID: id, ServiceID: ServiceID})
+	})
 	resp, err := b.Bind(ctx, core.BindRequest{InstanceID: id, BindingID: id + "-app", ServiceID: ServiceID})
 	if err != nil {
 		t.Fatalf("Bind %s: %v", id, err)
@@ -214,7 +216,9 @@ func TestFailedBindLeavesNoUser(t *testing.T) {
 	if _, err := b.Provision(ctx, core.ProvisionRequest{InstanceID: id, ServiceID: ServiceID, PlanID: Plans[0].ID}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = b.Deprovision(context.Background(), core.DeprovisionRequest{InstanceID: id, ServiceID: ServiceID}) })
+	t.Cleanup(func() {
+		_, _ = b.Deprovision(context.Background(), core.DeprovisionRequest{InstanceID: id, ServiceID: ServiceID})
+	})
 	b.failAfter = 1
 	if _, err := b.Bind(ctx, core.BindRequest{InstanceID: id, BindingID: "x", ServiceID: ServiceID}); err == nil {
 		t.Fatal("Bind succeeded despite the injected failure")
