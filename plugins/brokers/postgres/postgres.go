@@ -274,6 +274,8 @@ type meta struct {
 	ServiceID    string `json:"service_id"`
 	PlanID       string `json:"plan_id"`
 	ParamsSHA256 string `json:"params_sha256"`
+	// ConnectionLimit is the connection_limit parameter (0: the plan's).
+	ConnectionLimit int `json:"connection_limit,omitempty"`
 }
 
 // names returns the database (= owner role) name of an instance.
@@ -304,7 +306,7 @@ func (b *Broker) Provision(ctx context.Context, req core.ProvisionRequest) (core
 		return core.OperationResponse{}, fmt.Errorf("broker postgres: provision %s: %w", req.InstanceID, err)
 	}
 	name := b.dbName(req.InstanceID)
-	want := meta{InstanceID: req.InstanceID, ServiceID: req.ServiceID, PlanID: req.PlanID, ParamsSHA256: phash}
+	want := meta{InstanceID: req.InstanceID, ServiceID: req.ServiceID, PlanID: req.PlanID, ParamsSHA256: phash, ConnectionLimit: params.ConnectionLimit}
 	var resp core.OperationResponse
 	err = b.locked(ctx, pool, req.InstanceID, func(c *pgxpool.Conn) error {
 		have, found, err := readMeta(ctx, c, name)
@@ -378,20 +380,22 @@ func (b *Broker) Update(ctx context.Context, req core.UpdateRequest) (core.Opera
 		if have.ServiceID != req.ServiceID {
 			return fmt.Errorf("instance %s belongs to service %s, not %s: %w", req.InstanceID, have.ServiceID, req.ServiceID, core.ErrInvalid)
 		}
-		paramsJSON := req.Parameters
+		// Without new parameters the instance keeps its own.
 		phash := have.ParamsSHA256
-		params := Parameters{}
-		if len(paramsJSON) > 0 {
-			if params, phash, err = parseParams(paramsJSON, plan); err != nil {
+		params := Parameters{ConnectionLimit: have.ConnectionLimit}
+		if len(req.Parameters) > 0 {
+			if params, phash, err = parseParams(req.Parameters, plan); err != nil {
 				return err
 			}
+		} else if params.ConnectionLimit > plan.ConnectionLimit {
+			params.ConnectionLimit = plan.ConnectionLimit
 		}
 		limit := plan.ConnectionLimit
 		if params.ConnectionLimit > 0 {
 			limit = params.ConnectionLimit
 		}
 		next := have
-		next.PlanID, next.ParamsSHA256 = req.PlanID, phash
+		next.PlanID, next.ParamsSHA256, next.ConnectionLimit = req.PlanID, phash, params.ConnectionLimit
 		comment, err := json.Marshal(next)
 		if err != nil {
 			return err

@@ -313,3 +313,47 @@ func FuzzQuoteLiteral(f *testing.F) {
 		}
 	})
 }
+
+// TestUpdateConnectionLimit checks that a plan change and the
+// connection_limit parameter reach the server.
+func TestUpdateConnectionLimit(t *testing.T) {
+	b := open(t)
+	adm := admin(t)
+	ctx := context.Background()
+	id := "limit-" + strings.ToLower(time.Now().Format("150405.000000"))
+	if _, err := b.Provision(ctx, core.ProvisionRequest{InstanceID: id, ServiceID: ServiceID, PlanID: Plans[0].ID, Parameters: json.RawMessage(`{"connection_limit":5}`)}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = b.Deprovision(context.Background(), core.DeprovisionRequest{InstanceID: id, ServiceID: ServiceID}) })
+	limits := func() (int, int) {
+		var db, role int
+		if err := adm.QueryRow(ctx, `SELECT d.datconnlimit, r.rolconnlimit FROM pg_database d JOIN pg_roles r ON r.rolname = d.datname WHERE d.datname = $1`, b.dbName(id)).Scan(&db, &role); err != nil {
+			t.Fatal(err)
+		}
+		return db, role
+	}
+	for _, tc := range []struct {
+		desc, plan, params string
+		want               int
+	}{
+		{desc: "provisioned with connection_limit 5", want: 5},
+		{desc: "plan change keeps the parameter", plan: Plans[2].ID, want: 5},
+		{desc: "new parameters", plan: Plans[2].ID, params: `{}`, want: Plans[2].ConnectionLimit},
+		{desc: "back to essential-0", plan: Plans[0].ID, want: Plans[0].ConnectionLimit},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			if tc.plan != "" {
+				req := core.UpdateRequest{InstanceID: id, ServiceID: ServiceID, PlanID: tc.plan}
+				if tc.params != "" {
+					req.Parameters = json.RawMessage(tc.params)
+				}
+				if _, err := b.Update(ctx, req); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if db, role := limits(); db != tc.want || role != tc.want {
+				t.Errorf("connection limits: database %d, role %d; want %d", db, role, tc.want)
+			}
+		})
+	}
+}
