@@ -324,7 +324,9 @@ func TestUpdateConnectionLimit(t *testing.T) {
 	if _, err := b.Provision(ctx, core.ProvisionRequest{InstanceID: id, ServiceID: ServiceID, PlanID: Plans[0].ID, Parameters: json.RawMessage(`{"connection_limit":5}`)}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = b.Deprovision(context.Background(), core.DeprovisionRequest{InstanceID: id, ServiceID: ServiceID}) })
+	t.Cleanup(func() {
+		_, _ = b.Deprovision(context.Background(), core.DeprovisionRequest{InstanceID: id, ServiceID: ServiceID})
+	})
 	limits := func() (int, int) {
 		var db, role int
 		if err := adm.QueryRow(ctx, `SELECT d.datconnlimit, r.rolconnlimit FROM pg_database d JOIN pg_roles r ON r.rolname = d.datname WHERE d.datname = $1`, b.dbName(id)).Scan(&db, &role); err != nil {
