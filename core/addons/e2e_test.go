@@ -33,20 +33,14 @@ func realService(t *testing.T) (*addons.Service, *pluginhost.Host) {
 	builtins.Register(reg)
 	h := &pluginhost.Host{Registry: reg, Validator: v, Logger: slog.New(slog.DiscardHandler)}
 	t.Cleanup(func() { _ = h.Close() })
-	s := addons.New(addons.Options{PollInterval: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-	ctx := context.Background()
-	for ref, cfg := range map[string]any{
-		"builtin:postgres": map[string]string{"admin_url": pgURL, "name_prefix": "paasde2e_"},
-		"builtin:redis":    map[string]string{"admin_url": redisURL, "name_prefix": "paasde2e"},
-	} {
-		raw, _ := json.Marshal(cfg)
-		l, err := h.Load(ctx, core.ContractBroker, ref, raw)
-		if err != nil {
-			t.Fatalf("load %s: %v", ref, err)
-		}
-		if err := s.AddBroker(ctx, ref, l.Broker()); err != nil {
-			t.Fatal(err)
-		}
+	pgCfg, _ := json.Marshal(map[string]string{"admin_url": pgURL, "name_prefix": "paasde2e_"})
+	redisCfg, _ := json.Marshal(map[string]string{"admin_url": redisURL, "name_prefix": "paasde2e"})
+	s, err := addons.Load(context.Background(), h, []addons.BrokerConfig{
+		{Ref: "builtin:postgres", Config: pgCfg},
+		{Ref: "builtin:redis", Config: redisCfg},
+	}, addons.Options{PollInterval: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return s, h
 }
@@ -218,6 +212,34 @@ func (f failingBind) Bind(ctx context.Context, req core.BindRequest) (core.BindR
 		return core.BindResponse{}, err
 	}
 	return core.BindResponse{}, errors.New("connection reset by peer")
+}
+
+// TestLoadErrors checks that a bad broker entry fails the load, naming it.
+func TestLoadErrors(t *testing.T) {
+	v, err := schemas.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := pluginhost.NewRegistry()
+	builtins.Register(reg)
+	h := &pluginhost.Host{Registry: reg, Validator: v, Logger: slog.New(slog.DiscardHandler)}
+	defer h.Close()
+	for _, tc := range []struct {
+		desc    string
+		brokers []addons.BrokerConfig
+		want    error
+	}{
+		{desc: "unknown builtin", brokers: []addons.BrokerConfig{{Ref: "builtin:mysql"}}, want: core.ErrNotFound},
+		{desc: "config breaks the schema", brokers: []addons.BrokerConfig{{Ref: "builtin:redis", Config: json.RawMessage(`{"admin_url":"http://x"}`)}}, want: core.ErrInvalid},
+		{desc: "not a broker", brokers: []addons.BrokerConfig{{Ref: "builtin:redact"}}, want: core.ErrNotFound},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			_, err := addons.Load(context.Background(), h, tc.brokers, addons.Options{})
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.brokers[0].Ref) {
+				t.Errorf("Load: %v, want %v naming %s", err, tc.want, tc.brokers[0].Ref)
+			}
+		})
+	}
 }
 
 // TestFailedAttachLeavesNothing uses the real PostgreSQL broker behind a
