@@ -1,0 +1,282 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/paasd/paasd/core"
+)
+
+func TestDecodeJSONConfig(t *testing.T) {
+	tests := []struct {
+		desc    string
+		name    string
+		data    string
+		want    Config
+		mention string
+		wantErr error
+	}{
+		{"full", "c.json", `{"data_dir":"/var/lib/paasd","api_addr":"0.0.0.0:5000","runtime":"builtin:runc"}`,
+			Config{DataDir: "/var/lib/paasd", APIAddr: "0.0.0.0:5000", Runtime: "builtin:runc"}, "", nil},
+		{"empty object", "c.json", `{}`, Config{}, "", nil},
+		{"unknown field", "c.json", `{"api_adr":"x"}`, Config{}, `"api_adr"`, core.ErrInvalid},
+		{"wrong type names the field", "c.json", `{"api_addr":5000}`, Config{}, "api_addr", core.ErrInvalid},
+		{"syntax error", "c.json", `{"api_addr":`, Config{}, "invalid JSON", core.ErrInvalid},
+		{"trailing data", "c.json", `{} {}`, Config{}, "trailing", core.ErrInvalid},
+		{"other formats", "c.yaml", `api_addr: x`, Config{}, "JSON", core.ErrUnsupported},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			got, err := DecodeJSONConfig(tt.name, []byte(tt.data))
+			if !errors.Is(err, tt.wantErr) || (err != nil && !strings.Contains(err.Error(), tt.mention)) {
+				t.Fatalf("err = %v, want %v mentioning %q", err, tt.wantErr, tt.mention)
+			}
+			if err == nil && got != tt.want {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigValidateAndPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "paasd.json")
+	if err := os.WriteFile(file, []byte(`{"api_addr":"127.0.0.1:7000","runtime":"builtin:runc","log_level":"debug"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		desc    string
+		args    []string
+		check   func(Config) bool
+		mention string
+	}{
+		{"defaults", nil, func(c Config) bool {
+			return c.DataDir == ".data" && c.APIAddr == "127.0.0.1:5000" && c.RouterAddr == "127.0.0.1:8080" && c.Runtime == "builtin:process"
+		}, ""},
+		{"file", []string{"--config", file}, func(c Config) bool { return c.APIAddr == "127.0.0.1:7000" && c.Runtime == "builtin:runc" }, ""},
+		{"flags override the file", []string{"--config", file, "--api-addr", "127.0.0.1:7001"}, func(c Config) bool {
+			return c.APIAddr == "127.0.0.1:7001" && c.Runtime == "builtin:runc"
+		}, ""},
+		{"bad address", []string{"--api-addr", "5000"}, nil, "api_addr"},
+		{"bad runtime", []string{"--runtime", "runc"}, nil, "runtime"},
+		{"bad log level", []string{"--log-level", "loud"}, nil, "log_level"},
+		{"missing file", []string{"--config", filepath.Join(dir, "nope.json")}, nil, "nope.json"},
+		{"stray argument", []string{"serve"}, nil, `"serve"`},
+		{"unknown flag", []string{"--nope"}, nil, "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			cfg, err := parseConfig(tt.args, io.Discard, Options{})
+			if tt.check == nil {
+				if err == nil || !strings.Contains(err.Error(), tt.mention) {
+					t.Fatalf("err = %v, want one mentioning %q", err, tt.mention)
+				}
+				return
+			}
+			if err != nil || !tt.check(cfg) {
+				t.Fatalf("cfg = %+v, err = %v", cfg, err)
+			}
+		})
+	}
+	t.Run("a custom decoder is used for --config", func(t *testing.T) {
+		cue := filepath.Join(dir, "paasd.cue")
+		os.WriteFile(cue, []byte("api_addr: \"127.0.0.1:7002\""), 0o600)
+		cfg, err := parseConfig([]string{"--config", cue}, io.Discard, Options{DecodeConfig: func(name string, data []byte) (Config, error) {
+			return Config{APIAddr: "127.0.0.1:7002"}, nil
+		}})
+		if err != nil || cfg.APIAddr != "127.0.0.1:7002" {
+			t.Fatalf("cfg = %+v, err = %v", cfg, err)
+		}
+	})
+	if code := Main(context.Background(), []string{"--api-addr", "x"}, io.Discard, io.Discard); code != 2 {
+		t.Fatalf("Main with a bad flag = %d, want 2", code)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the daemon's logger and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// daemon is a running paasd for tests.
+type daemon struct {
+	url     string
+	token   string
+	dataDir string
+	logs    *syncBuffer
+	cancel  context.CancelFunc
+	done    chan int
+}
+
+func startDaemon(t *testing.T, extra ...string) *daemon {
+	t.Helper()
+	d := &daemon{dataDir: filepath.Join(t.TempDir(), "data"), logs: &syncBuffer{}, done: make(chan int, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	ready := make(chan string, 1)
+	args := append([]string{"--data", d.dataDir, "--api-addr", "127.0.0.1:0"}, extra...)
+	go func() {
+		d.done <- Run(ctx, args, io.Discard, d.logs, Options{Ready: func(addr string) { ready <- addr }})
+	}()
+	select {
+	case addr := <-ready:
+		d.url = "http://" + addr
+	case code := <-d.done:
+		t.Fatalf("paasd exited with %d: %s", code, d.logs.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("paasd did not start: %s", d.logs.String())
+	}
+	t.Cleanup(func() { d.stop(t) })
+	raw, err := os.ReadFile(filepath.Join(d.dataDir, AdminTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.token = strings.TrimSpace(string(raw))
+	return d
+}
+
+func (d *daemon) stop(t *testing.T) int {
+	t.Helper()
+	if d.cancel == nil {
+		return 0
+	}
+	d.cancel()
+	d.cancel = nil
+	select {
+	case code := <-d.done:
+		return code
+	case <-time.After(60 * time.Second):
+		t.Fatal("paasd did not stop")
+	}
+	return -1
+}
+
+func (d *daemon) get(t *testing.T, path, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", d.url+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestDaemon(t *testing.T) {
+	d := startDaemon(t)
+	t.Run("admin token file", func(t *testing.T) {
+		fi, err := os.Stat(filepath.Join(d.dataDir, AdminTokenFile))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("admin.token: %v, mode %v", err, fi.Mode())
+		}
+		if !strings.Contains(d.logs.String(), "HEROKU_API_KEY=$(cat ") {
+			t.Fatalf("no login hint in the logs: %s", d.logs.String())
+		}
+		code, body := d.get(t, "/account", d.token)
+		if code != 200 || !strings.Contains(body, `"email":"admin@paasd.local"`) || !strings.Contains(body, `"admin":true`) {
+			t.Fatalf("GET /account = %d %s", code, body)
+		}
+	})
+	t.Run("healthz needs no token", func(t *testing.T) {
+		if code, body := d.get(t, "/healthz", ""); code != 200 || body != "ok\n" {
+			t.Fatalf("healthz = %d %q", code, body)
+		}
+	})
+	t.Run("metrics", func(t *testing.T) {
+		d.get(t, "/apps", "")
+		code, body := d.get(t, "/metrics", "")
+		for _, want := range []string{`paasd_api_requests_total{code="401"} `, "# TYPE paasd_apps gauge", "paasd_apps 0", "paasd_releases 0", "paasd_users 1"} {
+			if code != 200 || !strings.Contains(body, want) {
+				t.Fatalf("metrics lack %q: %d %s", want, code, body)
+			}
+		}
+	})
+	if code := d.stop(t); code != 0 {
+		t.Fatalf("exit code %d: %s", code, d.logs.String())
+	}
+	t.Run("restart keeps state and does not make a second admin", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		ready := make(chan string, 1)
+		done := make(chan int, 1)
+		logs := &syncBuffer{}
+		go func() {
+			done <- Run(ctx, []string{"--data", d.dataDir, "--api-addr", "127.0.0.1:0"}, io.Discard, logs, Options{Ready: func(a string) { ready <- a }})
+		}()
+		select {
+		case <-ready:
+		case code := <-done:
+			t.Fatalf("exit %d: %s", code, logs.String())
+		}
+		cancel()
+		<-done
+		if strings.Contains(logs.String(), "created the admin user") {
+			t.Fatal("second start created another admin")
+		}
+	})
+}
+
+func TestSignalStopsDaemon(t *testing.T) {
+	d := startDaemon(t)
+	// SIGTERM to ourselves: Run's signal.NotifyContext catches it.
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-d.done:
+		d.cancel = nil
+		if code != 0 {
+			t.Fatalf("exit code %d", code)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("SIGTERM did not stop paasd")
+	}
+	if !strings.Contains(d.logs.String(), "paasd stopped") {
+		t.Fatalf("no graceful stop in logs: %s", d.logs.String())
+	}
+}
+
+// FuzzDecodeJSONConfig: any file content decodes or fails with an error
+// wrapping ErrInvalid; nothing panics.
+func FuzzDecodeJSONConfig(f *testing.F) {
+	for _, s := range []string{`{}`, `{"api_addr":"127.0.0.1:5000"}`, `{"api_adr":1}`, `{"data_dir":5}`, `{`, ``, `{} x`, `[]`, `null`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := DecodeJSONConfig("paasd.json", data)
+		if err != nil {
+			if !errors.Is(err, core.ErrInvalid) {
+				t.Fatalf("%q: %v", data, err)
+			}
+			return
+		}
+		cfg.setDefaults()
+		_ = cfg.Validate()
+	})
+}
