@@ -94,6 +94,15 @@ if ! redis-cli -h 127.0.0.1 -p 6379 --user paasd-admin --pass "$redis_pw" --no-a
     sleep 0.5
   done
 fi
+if ! redis-cli -h 127.0.0.1 -p 6379 --user paasd-admin --pass "$redis_pw" --no-auth-warning PING 2>/dev/null | grep -q PONG; then
+  # Another server (e.g. Debian's own, started by systemd) holds 6379 with
+  # an open default user: add the admin there, for this server's lifetime.
+  if redis-cli -h 127.0.0.1 -p 6379 ACL SETUSER paasd-admin on ">$redis_pw" '~*' '&*' +@all 2>/dev/null | grep -q OK; then
+    echo "setup: 20-postgres-redis: added paasd-admin to the Redis already on 6379 (not persisted)" >&2
+  else
+    echo "setup: 20-postgres-redis: a Redis on 127.0.0.1:6379 refuses paasd-admin; stop it or add the user from $acl" >&2
+  fi
+fi
 
 umask 077
 cat >"$envfile.new" <<EOF
