@@ -84,7 +84,10 @@ type Broker struct {
 	client *http.Client
 }
 
-var _ core.AddonBroker = (*Broker)(nil)
+var (
+	_ core.AddonBroker   = (*Broker)(nil)
+	_ core.HealthChecker = (*Broker)(nil)
+)
 
 // New returns an unconfigured adapter.
 func New() *Broker { return &Broker{} }
@@ -263,6 +266,15 @@ type osbCatalog struct {
 			Free        *bool  `json:"free"`
 		} `json:"plans"`
 	} `json:"services"`
+}
+
+// Health fetches the catalog: nil when the broker answers it, an error
+// wrapping core.ErrUnavailable (or the answer's sentinel) otherwise.
+func (b *Broker) Health(ctx context.Context) error {
+	if _, _, err := b.call(ctx, http.MethodGet, "/v2/catalog", nil, nil, nil); err != nil {
+		return fmt.Errorf("health: %w", err)
+	}
+	return nil
 }
 
 // Catalog fetches the broker's catalog.

@@ -346,7 +346,11 @@ func TestUnreachable(t *testing.T) {
 	u := srv.URL
 	srv.Close()
 	cfg, _ := json.Marshal(osb.Config{URL: u})
-	if _, err := newAdapter(t, cfg).Catalog(context.Background()); !errors.Is(err, core.ErrUnavailable) {
+	b := newAdapter(t, cfg)
+	if _, err := b.Catalog(context.Background()); !errors.Is(err, core.ErrUnavailable) {
 		t.Errorf("Catalog of a dead broker: %v, want ErrUnavailable", err)
+	}
+	if err := b.Health(context.Background()); !errors.Is(err, core.ErrUnavailable) {
+		t.Errorf("Health of a dead broker: %v, want ErrUnavailable", err)
 	}
 }
