@@ -51,6 +51,12 @@ type DrainTarget struct {
 	// addition to the suite's own (a JSON array, a number, a string, an
 	// object with an unknown field).
 	BadConfigs []json.RawMessage
+	// TrustCA returns config changed so that the drain trusts the PEM CA
+	// certificate caPEM, which signs the destination checks' TLS receivers
+	// (paasd's reference drains take it as "tls_ca_pem"). Nil leaves the
+	// config unchanged: TLS destination checks then fail unless the drain
+	// trusts that CA some other way.
+	TrustCA func(config json.RawMessage, caPEM string) json.RawMessage
 	// URL is the destination URL the deliver checks' batches carry. Empty
 	// means: for a drain declaring "syslog", a TCP receiver on 127.0.0.1
 	// that discards what it reads (syslog://127.0.0.1:PORT); for one

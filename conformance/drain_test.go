@@ -280,7 +280,18 @@ func TestDrainSuiteDestinations(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			target := InProcessDrain(func() core.LogDrain { return netDrain(tc.caps...) }, nil)
-			rep := Run(context.Background(), DrainSuite(target), target.Name)
+			suite := DrainSuite(target)
+			// The destination checks (drain.delivery.*) need a real
+			// syslog or logplex-1 sender; the reference drains run them.
+			// Here only the base checks against the discarding receivers.
+			base := suite.Checks[:0]
+			for _, c := range suite.Checks {
+				if !strings.HasPrefix(c.ID, "drain.delivery.") {
+					base = append(base, c)
+				}
+			}
+			suite.Checks = base
+			rep := Run(context.Background(), suite, target.Name)
 			if rep.Conformant != tc.conformant {
 				var b strings.Builder
 				_ = WriteSummary(&b, rep)

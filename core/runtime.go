@@ -165,3 +165,22 @@ type TermSize struct {
 type Attacher interface {
 	Attach(ctx context.Context, id string, io AttachIO) (int, error)
 }
+
+// DynoMemory is a dyno's memory use, from which the dyno manager emits R14
+// (memory quota exceeded) and R15 (vastly exceeded).
+type DynoMemory struct {
+	// UsageBytes is the memory the dyno uses now (RSS plus page cache
+	// charged to it, as its cgroup counts it).
+	UsageBytes int64 `json:"usage_bytes"`
+	// SwapBytes is the swap the dyno uses, when the runtime knows it.
+	SwapBytes int64 `json:"swap_bytes,omitempty"`
+	// LimitBytes is the enforced quota; 0 means none.
+	LimitBytes int64 `json:"limit_bytes,omitempty"`
+}
+
+// MemoryReporter is an optional runtime capability: MemoryStats returns a
+// running dyno's memory use, or an error wrapping ErrNotFound for an unknown
+// dyno and ErrConflict for one that has exited.
+type MemoryReporter interface {
+	MemoryStats(ctx context.Context, id string) (DynoMemory, error)
+}

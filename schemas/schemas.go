@@ -72,7 +72,21 @@ type Validator struct {
 	recycle int
 	// generation counts context replacements (for tests).
 	generation int
+
+	// memo remembers documents that already passed, so repetitive plugin
+	// answers ({"accepted":100} for every drain batch) cost a map lookup,
+	// not a CUE evaluation. Keys are the definition and the exact bytes;
+	// only documents up to memoMaxBytes are kept, and the map is dropped
+	// when it holds memoMaxEntries.
+	memoMu sync.Mutex
+	memo   map[string]struct{}
 }
+
+// Memo bounds: at most memoMaxEntries × memoMaxBytes (8 MiB) of keys.
+const (
+	memoMaxEntries = 4096
+	memoMaxBytes   = 2048
+)
 
 var _ pluginhost.ConfigValidator = (*Validator)(nil)
 
@@ -140,6 +154,21 @@ func (v *Validator) Validate(def string, data []byte) (err error) {
 	if _, ok := slices.BinarySearch(v.names, def); !ok {
 		return fmt.Errorf("schemas: unknown definition %q: %w", def, core.ErrNotFound)
 	}
+	var key string
+	if len(data) <= memoMaxBytes {
+		key = def + "\x00" + string(data)
+		v.memoMu.Lock()
+		_, seen := v.memo[key]
+		v.memoMu.Unlock()
+		if seen {
+			return nil
+		}
+		defer func() {
+			if err == nil {
+				v.remember(key)
+			}
+		}()
+	}
 	if err := checkJSON(data); err != nil {
 		return &ViolationError{Definition: def, Detail: err.Error()}
 	}
@@ -158,6 +187,16 @@ func (v *Validator) Validate(def string, data []byte) (err error) {
 		return &ViolationError{Definition: def, Detail: msg}
 	}
 	return nil
+}
+
+// remember records a document that passed validation.
+func (v *Validator) remember(key string) {
+	v.memoMu.Lock()
+	defer v.memoMu.Unlock()
+	if v.memo == nil || len(v.memo) >= memoMaxEntries {
+		v.memo = make(map[string]struct{}, 256)
+	}
+	v.memo[key] = struct{}{}
 }
 
 // Complete validates data against def like [Validator.Validate] and returns

@@ -209,10 +209,9 @@ func TestCompleteConfig(t *testing.T) {
 	for _, tc := range []struct {
 		desc, in, want string
 	}{
-		{desc: "empty file gets every default", in: `{}`,
-			want: `{"data_dir":"/var/lib/paasd","api_addr":"127.0.0.1:5000","router_addr":":8080","router_tls_addr":"","base_domain":"localhost","runtime":{"ref":"builtin:runc"},"router":{"ref":"builtin:router"},"drains":[{"ref":"builtin:syslog"},{"ref":"builtin:https"}],"brokers":[],"buildpacks":[{"ref":"builtin:buildpacks"}],"stacks":["heroku-24"],"default_stack":"heroku-24","default_dyno_size":"standard-1x","slug_max_bytes":524288000,"log_buffer_lines":1500,"drain_buffer_messages":1024,"max_drains_per_app":6,"boot_timeout":"60s","stop_grace":"30s","release_phase_timeout":"1h","plugin_dir":""}`},
-		{desc: "given values win", in: `{"data_dir":"/srv/paasd","runtime":{"ref":"builtin:process"},"stacks":["heroku-22"],"default_stack":"heroku-22"}`,
-			want: `{"data_dir":"/srv/paasd","api_addr":"127.0.0.1:5000","router_addr":":8080","router_tls_addr":"","base_domain":"localhost","runtime":{"ref":"builtin:process"},"router":{"ref":"builtin:router"},"drains":[{"ref":"builtin:syslog"},{"ref":"builtin:https"}],"brokers":[],"buildpacks":[{"ref":"builtin:buildpacks"}],"stacks":["heroku-22"],"default_stack":"heroku-22","default_dyno_size":"standard-1x","slug_max_bytes":524288000,"log_buffer_lines":1500,"drain_buffer_messages":1024,"max_drains_per_app":6,"boot_timeout":"60s","stop_grace":"30s","release_phase_timeout":"1h","plugin_dir":""}`},
+		{desc: "empty file", in: `{}`, want: `{}`},
+		{desc: "given values kept", in: `{"data_dir":"/srv/paasd","runtime":"builtin:process","log_level":"debug"}`,
+			want: `{"data_dir":"/srv/paasd","runtime":"builtin:process","log_level":"debug"}`},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			got, err := v.Complete("#Config", []byte(tc.in))
@@ -224,7 +223,7 @@ func TestCompleteConfig(t *testing.T) {
 			}
 		})
 	}
-	if _, err := v.Complete("#Config", []byte(`{"stop_grace":"forever"}`)); !errors.Is(err, core.ErrSchemaViolation) {
+	if _, err := v.Complete("#Config", []byte(`{"log_level":"loud"}`)); !errors.Is(err, core.ErrSchemaViolation) {
 		t.Errorf("bad config: got %v, want ErrSchemaViolation", err)
 	}
 }
@@ -243,4 +242,25 @@ func FuzzValidateConfig(f *testing.F) {
 			t.Fatalf("schema %q config %q: error %v wraps neither ErrInvalid nor ErrSchemaViolation", schema, cfg, err)
 		}
 	})
+}
+
+func TestMemoKeepsRejecting(t *testing.T) {
+	v, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := []byte(`{"accepted":3}`)
+	bad := []byte(`{"accepted":-1}`)
+	for i := 0; i < 3; i++ {
+		if err := v.Validate("#DrainDeliverResponse", good); err != nil {
+			t.Fatalf("round %d: good document rejected: %v", i, err)
+		}
+		if err := v.Validate("#DrainDeliverResponse", bad); err == nil {
+			t.Fatalf("round %d: bad document accepted (memo must only hold passes)", i)
+		}
+	}
+	// The same bytes against another definition are evaluated afresh.
+	if err := v.Validate("#PluginInfo", good); err == nil {
+		t.Fatal("memo leaked across definitions")
+	}
 }

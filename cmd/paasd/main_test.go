@@ -41,7 +41,7 @@ func TestBinary(t *testing.T) {
 			t.Fatalf("err %v, output %s", err, out)
 		}
 	})
-	cmd := start("--api-addr 127.0.0.1:0")
+	cmd := start("--api-addr 127.0.0.1:0 --router-addr 127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,10 @@ import (
 	"github.com/paasd/paasd/conformance"
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/pluginhost"
+	"github.com/paasd/paasd/core/pluginhost/goplugin"
+	"github.com/paasd/paasd/core/pluginhost/wasmhost"
 	"github.com/paasd/paasd/plugins/builtins"
+	"github.com/paasd/paasd/schemas"
 )
 
 // Exit statuses of Main.
@@ -78,10 +81,18 @@ type Runner struct {
 	CheckTimeout time.Duration
 }
 
-// Main runs `paas conformance` with paasd's builtins and no go-plugin or
-// Wasm transport. args are the arguments after "conformance".
+// Main runs `paas conformance` the way paasd loads plugins: builtins, the
+// go-plugin and Wasm transports, and the contracts' CUE validator on every
+// message a plugin sends. args are the arguments after "conformance".
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var r Runner
+	r := Runner{GoPlugin: &goplugin.Opener{Logger: slog.New(slog.DiscardHandler)}}
+	r.Wasm = wasmhost.New(wasmhost.Options{Logger: slog.New(slog.DiscardHandler)})
+	v, err := schemas.New()
+	if err != nil {
+		fmt.Fprintf(stderr, "paas conformance: %v\n", err)
+		return ExitUsage
+	}
+	r.Validator = v
 	return r.Main(ctx, args, stdout, stderr)
 }
 

@@ -56,6 +56,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /apps/{app}/dynos/{dyno}", s.getDyno)
 	m.HandleFunc("DELETE /apps/{app}/dynos/{dyno}", s.restartDynos)
 	m.HandleFunc("POST /apps/{app}/dynos/{dyno}/actions/stop", s.stopDyno)
+	m.HandleFunc("GET /apps/{app}/dynos/{dyno}/attach", s.attachDyno)
 
 	m.HandleFunc("GET /apps/{app}/builds", s.listBuilds)
 	m.HandleFunc("POST /apps/{app}/builds", s.createBuild)

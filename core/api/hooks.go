@@ -34,6 +34,14 @@ type DynoManager interface {
 	Stop(ctx context.Context, app core.App, target string) error
 }
 
+// DynoAttacher is an optional DynoManager capability: Attach connects tio
+// to the one-off dyno named or identified by dyno (started with attach) and
+// returns its exit code. It returns an error wrapping core.ErrNotFound for
+// an unknown dyno.
+type DynoAttacher interface {
+	Attach(ctx context.Context, app core.App, dyno string, tio core.AttachIO) (int, error)
+}
+
 // RunRequest is POST /apps/{app}/dynos.
 type RunRequest struct {
 	Command    string            `json:"command"`

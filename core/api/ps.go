@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/paasd/paasd/core/attach"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -439,4 +440,22 @@ func EnsureFormation(ctx context.Context, st store.Formations, appID string, slu
 		}
 	}
 	return nil
+}
+
+// attachDyno upgrades the connection to the paasd-attach protocol
+// (core/attach) and connects it to a one-off dyno's terminal: `paas run`.
+func (s *Server) attachDyno(w http.ResponseWriter, r *http.Request) {
+	a, ok := s.app(w, r)
+	if !ok {
+		return
+	}
+	at, ok := s.opts.Dynos.(DynoAttacher)
+	if !ok {
+		s.fail(w, fmt.Errorf("this paasd cannot attach to dynos: %w", core.ErrUnsupported))
+		return
+	}
+	h := &attach.Handler{Logger: s.log, Attach: func(ctx context.Context, _, dyno string, tio core.AttachIO) (int, error) {
+		return at.Attach(ctx, a, dyno, tio)
+	}}
+	h.ServeHTTP(w, r)
 }

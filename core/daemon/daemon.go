@@ -36,7 +36,10 @@ import (
 
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/api"
+	"github.com/paasd/paasd/core/logplex"
 	"github.com/paasd/paasd/core/store"
+	"github.com/paasd/paasd/runtimes/runc"
+	"github.com/paasd/paasd/schemas"
 )
 
 // Config is paasd's configuration. Every field's zero value means its
@@ -48,8 +51,11 @@ type Config struct {
 	APIAddr string `json:"api_addr,omitempty"`
 	// RouterAddr is the HTTP router's listen address; default "127.0.0.1:8080".
 	RouterAddr string `json:"router_addr,omitempty"`
-	// Runtime is the dyno runtime plugin reference; default "builtin:process".
+	// Runtime is the dyno runtime plugin reference; default "builtin:runc"
+	// when paasd runs as root, "builtin:process" otherwise.
 	Runtime string `json:"runtime,omitempty"`
+	// Router is the router plugin reference; default "builtin:router".
+	Router string `json:"router,omitempty"`
 	// AppDomain is the domain of apps' default hostnames; default "localhost".
 	AppDomain string `json:"app_domain,omitempty"`
 	// LogLevel is debug, info, warn or error; default "info".
@@ -66,7 +72,12 @@ const (
 	DefaultDataDir    = ".data"
 	DefaultAPIAddr    = "127.0.0.1:5000"
 	DefaultRouterAddr = "127.0.0.1:8080"
-	DefaultRuntime    = "builtin:process"
+	// DefaultRuntime is the dyno runtime when paasd runs as root (isolated
+	// runc containers); DefaultRuntimeNonRoot otherwise.
+	DefaultRuntime        = "builtin:runc"
+	DefaultRuntimeNonRoot = "builtin:process"
+	// DefaultRouter is the reference router.
+	DefaultRouter     = "builtin:router"
 	DefaultAppDomain  = "localhost"
 	DefaultAdminEmail = "admin@paasd.local"
 	// AdminTokenFile is the file under the data dir that receives the first
@@ -83,7 +94,12 @@ func (c *Config) setDefaults() {
 	def(&c.DataDir, DefaultDataDir)
 	def(&c.APIAddr, DefaultAPIAddr)
 	def(&c.RouterAddr, DefaultRouterAddr)
-	def(&c.Runtime, DefaultRuntime)
+	if os.Geteuid() == 0 {
+		def(&c.Runtime, DefaultRuntime)
+	} else {
+		def(&c.Runtime, DefaultRuntimeNonRoot)
+	}
+	def(&c.Router, DefaultRouter)
 	def(&c.AppDomain, DefaultAppDomain)
 	def(&c.LogLevel, "info")
 	def(&c.LogFormat, "text")
@@ -99,6 +115,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := core.ParseRef(c.Runtime); err != nil {
 		return fmt.Errorf("runtime: %w", err)
+	}
+	if _, err := core.ParseRef(c.Router); err != nil {
+		return fmt.Errorf("router: %w", err)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -154,13 +173,32 @@ func DecodeJSONConfig(name string, data []byte) (Config, error) {
 	return c, nil
 }
 
+// DecodeConfig is paasd's ConfigDecoder: the file is checked against the
+// #Config CUE definition (package schemas), so an error names the field and
+// the rule, then decoded strictly.
+func DecodeConfig(name string, data []byte) (Config, error) {
+	if filepath.Ext(name) == ".json" {
+		v, err := schemas.New()
+		if err != nil {
+			return Config{}, err
+		}
+		if err := v.Validate("#Config", data); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w: %w", name, err, core.ErrInvalid)
+		}
+	}
+	return DecodeJSONConfig(name, data)
+}
+
 // Options tune [Run]; the zero value is what [Main] uses.
 type Options struct {
-	// DecodeConfig decodes --config files; nil means DecodeJSONConfig. The
-	// CUE-backed validator of package schemas plugs in here.
+	// DecodeConfig decodes --config files; nil means [DecodeConfig] (CUE
+	// validation, then strict JSON).
 	DecodeConfig ConfigDecoder
 	// Ready, if set, is called with the API's bound address once it serves.
 	Ready func(apiAddr string)
+	// RouterReady, if set, is called with the router's bound address before
+	// Ready.
+	RouterReady func(routerAddr string)
 }
 
 // Main runs paasd with args (without the program name) until ctx is done
@@ -197,7 +235,8 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	fs.StringVar(&flagCfg.DataDir, "data", "", "data directory (default "+DefaultDataDir+")")
 	fs.StringVar(&flagCfg.APIAddr, "api-addr", "", "Platform API listen address (default "+DefaultAPIAddr+")")
 	fs.StringVar(&flagCfg.RouterAddr, "router-addr", "", "router listen address (default "+DefaultRouterAddr+")")
-	fs.StringVar(&flagCfg.Runtime, "runtime", "", "dyno runtime plugin reference (default "+DefaultRuntime+")")
+	fs.StringVar(&flagCfg.Runtime, "runtime", "", "dyno runtime plugin reference (default "+DefaultRuntime+" as root, "+DefaultRuntimeNonRoot+" otherwise)")
+	fs.StringVar(&flagCfg.Router, "router", "", "router plugin reference (default "+DefaultRouter+")")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
 	fs.StringVar(&configFile, "config", "", "configuration file (JSON)")
 	if err := fs.Parse(args); err != nil {
@@ -214,7 +253,7 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 		}
 		dec := opts.DecodeConfig
 		if dec == nil {
-			dec = DecodeJSONConfig
+			dec = DecodeConfig
 		}
 		if cfg, err = dec(configFile, data); err != nil {
 			return cfg, err
@@ -229,6 +268,7 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	over(&cfg.APIAddr, flagCfg.APIAddr)
 	over(&cfg.RouterAddr, flagCfg.RouterAddr)
 	over(&cfg.Runtime, flagCfg.Runtime)
+	over(&cfg.Router, flagCfg.Router)
 	over(&cfg.LogLevel, flagCfg.LogLevel)
 	cfg.setDefaults()
 	return cfg, cfg.Validate()
@@ -261,14 +301,22 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 		return fmt.Errorf("api: %w", err)
 	}
 	addr := ln.Addr().String()
-	_, routerPort, _ := net.SplitHostPort(cfg.RouterAddr)
-	// Until Logplex is wired in, heroku[api] lines and log sessions are
-	// served from memory (and the lines also go to paasd's own log).
-	logs := &api.MemoryLogs{BaseURL: "http://" + addr, Next: api.SlogAPILogger{Log: log}}
-	apiSrv := api.New(st, api.Options{Logger: log, AppDomain: cfg.AppDomain, RouterPort: routerPort, GitURL: "http://" + addr,
-		APILog: logs, LogSessions: logs})
+	parts, err := startParts(ctx, cfg, st, log, "http://"+addr)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer parts.close()
+	_, routerPort, _ := net.SplitHostPort(parts.routerAddr)
+	// New apps get the default stack: the host's own system directories,
+	// mounted read-only into every dyno (docs/runtimes.md tells how to
+	// add others).
+	apiSrv := api.New(parts.platform.Store(st), api.Options{Logger: log, AppDomain: cfg.AppDomain, RouterPort: routerPort, GitURL: "http://" + addr,
+		Stack: runc.HostStack,
+		Dynos: parts.platform, APILog: parts.platform, LogSessions: parts.platform, Routes: parts.platform, Drains: parts.platform,
+		Builder: parts.deployer})
 	mux := http.NewServeMux()
-	mux.Handle("GET /log-sessions/{id}", logs)
+	mux.Handle("GET /log-sessions/{id}", parts.sessions)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := st.Stats(r.Context()); err != nil {
 			http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
@@ -278,13 +326,24 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		writeMetrics(r.Context(), w, st, apiSrv)
+		writeMetrics(r.Context(), w, st, apiSrv, parts.logplex)
 	})
-	mux.Handle("/", apiSrv)
+	// git smart-HTTP (/APP.git/...) next to the API, as on Heroku's
+	// git.heroku.com; everything else is the Platform API.
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"); strings.HasSuffix(first, ".git") {
+			parts.git.ServeHTTP(w, r)
+			return
+		}
+		apiSrv.ServeHTTP(w, r)
+	}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("paasd started", "api", "http://"+addr, "data", cfg.DataDir, "router_addr", cfg.RouterAddr, "runtime", cfg.Runtime)
+	log.Info("paasd started", "api", "http://"+addr, "data", cfg.DataDir, "router", "http://"+parts.routerAddr, "runtime", cfg.Runtime)
+	if opts.RouterReady != nil {
+		opts.RouterReady(parts.routerAddr)
+	}
 	if opts.Ready != nil {
 		opts.Ready(addr)
 	}
@@ -333,7 +392,7 @@ func bootstrapAdmin(ctx context.Context, st store.Store, cfg Config, log *slog.L
 }
 
 // writeMetrics writes Prometheus text exposition format 0.0.4.
-func writeMetrics(ctx context.Context, w http.ResponseWriter, st store.Store, s *api.Server) {
+func writeMetrics(ctx context.Context, w http.ResponseWriter, st store.Store, s *api.Server, lp *logplex.Logplex) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	counts := s.RequestCounts()
 	codes := make([]int, 0, len(counts))
@@ -360,5 +419,39 @@ func writeMetrics(ctx context.Context, w http.ResponseWriter, st store.Store, s 
 			fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %d\n", g.name, g.help, g.name, g.name, g.v)
 		}
 	}
+	writeDrainMetrics(ctx, &b, st, lp)
 	io.WriteString(w, b.String())
+}
+
+// writeDrainMetrics writes each log drain's counters, labelled with the
+// app's name and the drain token: what was delivered, what was lost (L10
+// overflow, failed batches) and how often batches were retried.
+func writeDrainMetrics(ctx context.Context, b *strings.Builder, st store.Store, lp *logplex.Logplex) {
+	apps, err := st.ListApps(ctx, "")
+	if err != nil {
+		return
+	}
+	type row struct {
+		app string
+		s   logplex.DrainStatus
+	}
+	var rows []row
+	for _, a := range apps {
+		for _, s := range lp.Drains(a.ID) {
+			rows = append(rows, row{a.Name, s})
+		}
+	}
+	for _, m := range []struct {
+		name, help string
+		v          func(logplex.DrainStatus) int64
+	}{
+		{"paasd_drain_delivered_total", "Log messages a drain's destination accepted.", func(s logplex.DrainStatus) int64 { return s.Delivered }},
+		{"paasd_drain_dropped_total", "Log messages a drain lost (buffer overflow, failed batches).", func(s logplex.DrainStatus) int64 { return s.Dropped }},
+		{"paasd_drain_retries_total", "Batch redeliveries to a drain.", func(s logplex.DrainStatus) int64 { return s.Retries }},
+	} {
+		fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s counter\n", m.name, m.help, m.name)
+		for _, r := range rows {
+			fmt.Fprintf(b, "%s{app=%q,drain=%q} %d\n", m.name, r.app, r.s.ID, m.v(r.s))
+		}
+	}
 }

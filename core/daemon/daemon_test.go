@@ -61,7 +61,12 @@ func TestConfigValidateAndPrecedence(t *testing.T) {
 		mention string
 	}{
 		{"defaults", nil, func(c Config) bool {
-			return c.DataDir == ".data" && c.APIAddr == "127.0.0.1:5000" && c.RouterAddr == "127.0.0.1:8080" && c.Runtime == "builtin:process"
+			wantRuntime := DefaultRuntimeNonRoot
+			if os.Geteuid() == 0 {
+				wantRuntime = DefaultRuntime
+			}
+			return c.DataDir == ".data" && c.APIAddr == "127.0.0.1:5000" && c.RouterAddr == "127.0.0.1:8080" &&
+				c.Runtime == wantRuntime && c.Router == DefaultRouter
 		}, ""},
 		{"file", []string{"--config", file}, func(c Config) bool { return c.APIAddr == "127.0.0.1:7000" && c.Runtime == "builtin:runc" }, ""},
 		{"flags override the file", []string{"--config", file, "--api-addr", "127.0.0.1:7001"}, func(c Config) bool {
@@ -137,7 +142,7 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	ready := make(chan string, 1)
-	args := append([]string{"--data", d.dataDir, "--api-addr", "127.0.0.1:0"}, extra...)
+	args := append([]string{"--data", d.dataDir, "--api-addr", "127.0.0.1:0", "--router-addr", "127.0.0.1:0", "--runtime", "builtin:process"}, extra...)
 	go func() {
 		d.done <- Run(ctx, args, io.Discard, d.logs, Options{Ready: func(addr string) { ready <- addr }})
 	}()
@@ -158,7 +163,7 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 	return d
 }
 
-func (d *daemon) stop(t *testing.T) int {
+func (d *daemon) stop(t testing.TB) int {
 	t.Helper()
 	if d.cancel == nil {
 		return 0
@@ -227,7 +232,7 @@ func TestDaemon(t *testing.T) {
 		done := make(chan int, 1)
 		logs := &syncBuffer{}
 		go func() {
-			done <- Run(ctx, []string{"--data", d.dataDir, "--api-addr", "127.0.0.1:0"}, io.Discard, logs, Options{Ready: func(a string) { ready <- a }})
+			done <- Run(ctx, []string{"--data", d.dataDir, "--api-addr", "127.0.0.1:0", "--router-addr", "127.0.0.1:0", "--runtime", "builtin:process"}, io.Discard, logs, Options{Ready: func(a string) { ready <- a }})
 		}()
 		select {
 		case <-ready:
@@ -279,4 +284,30 @@ func FuzzDecodeJSONConfig(f *testing.F) {
 		cfg.setDefaults()
 		_ = cfg.Validate()
 	})
+}
+
+// TestBadConfigFileRefused: paasd refuses to start on a config file that
+// breaks #Config, naming the field and the rule, with exit code 2.
+func TestBadConfigFileRefused(t *testing.T) {
+	tests := []struct {
+		desc, file, mention string
+	}{
+		{desc: "bad enum", file: `{"log_level":"loud"}`, mention: `log_level: invalid value "loud" (want one of`},
+		{desc: "unknown field", file: `{"api_adr":"127.0.0.1:5000"}`, mention: "api_adr: field not allowed"},
+		{desc: "bad reference", file: `{"runtime":"docker:x"}`, mention: `runtime: invalid value "docker:x"`},
+		{desc: "not JSON", file: `{"api_addr":`, mention: "paasd.json"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "paasd.json")
+			if err := os.WriteFile(file, []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var stderr syncBuffer
+			code := Run(context.Background(), []string{"--config", file, "--data", t.TempDir()}, io.Discard, &stderr, Options{})
+			if code != 2 || !strings.Contains(stderr.String(), tc.mention) {
+				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr.String(), tc.mention)
+			}
+		})
+	}
 }

@@ -185,3 +185,16 @@ func (f *fakeRuntime) running() int {
 	}
 	return n
 }
+
+// memRuntime is a fakeRuntime that reports a fixed memory use.
+type memRuntime struct {
+	*fakeRuntime
+	used int64
+}
+
+func (r memRuntime) MemoryStats(_ context.Context, id string) (core.DynoMemory, error) {
+	if _, err := r.get(id); err != nil {
+		return core.DynoMemory{}, err
+	}
+	return core.DynoMemory{UsageBytes: r.used}, nil
+}

@@ -89,13 +89,17 @@ type RouteFunc func(app string, backends []core.Backend, state core.AppState)
 
 // Info describes one managed dyno.
 type Info struct {
-	ID        string
+	ID string
+	// AppID is the key the manager files the dyno under (Desired.AppID, or
+	// Desired.App when that is empty); App is the app's name.
+	AppID     string
 	App       string
 	Name      string
 	Type      string
 	Command   string
 	Size      string
 	Release   int
+	ReleaseID string
 	State     core.DynoState
 	Address   string
 	StartedAt time.Time
@@ -140,6 +144,13 @@ type Options struct {
 	// SameAddressPort, when true, gives every dyno BasePort (runtimes where
 	// each dyno has its own network namespace, like runc).
 	SameAddressPort bool
+	// AttachTimeout is how long a one-off dyno started with Attach waits
+	// for its client before it is stopped with R13; zero means 60 s.
+	AttachTimeout time.Duration
+	// MemoryCheckEvery is how often a running dyno's memory is compared
+	// with its quota, when the runtime is a core.MemoryReporter; zero means
+	// 20 s. Negative disables the checks.
+	MemoryCheckEvery time.Duration
 	// Log receives log lines; nil discards them.
 	Log LogFunc
 	// Routes receives web backend changes; nil discards them.
@@ -169,6 +180,12 @@ func (o *Options) defaults() {
 	}
 	if o.BasePort == 0 {
 		o.BasePort = 5000
+	}
+	if o.AttachTimeout == 0 {
+		o.AttachTimeout = 60 * time.Second
+	}
+	if o.MemoryCheckEvery == 0 {
+		o.MemoryCheckEvery = 20 * time.Second
 	}
 }
 
@@ -204,6 +221,28 @@ type dyno struct {
 	wake chan struct{}
 	// done receives a one-off dyno's exit code.
 	done chan int
+
+	// For one-off dynos started with Attach: the command starts only once
+	// a client attaches (attachReq closed), and the dyno is not removed
+	// before the attachment ended (attachDone closed), so no output is
+	// lost. started is closed once the runtime's Start returned.
+	attachReq  chan struct{}
+	attachDone chan struct{}
+	started    chan struct{}
+	startErr   error
+	reqOnce    sync.Once
+	doneOnce   sync.Once
+	startOnce  sync.Once
+}
+
+// markStarted records the outcome of the runtime's Start.
+func (x *dyno) markStarted(err error) {
+	x.startOnce.Do(func() {
+		x.startErr = err
+		if x.started != nil {
+			close(x.started)
+		}
+	})
 }
 
 func (m *Manager) app(name string) *appState {
@@ -234,7 +273,10 @@ func (m *Manager) Apply(ctx context.Context, d Desired) error {
 	if m.closed {
 		return fmt.Errorf("dyno manager is closed: %w", core.ErrUnavailable)
 	}
-	a := m.app(d.App)
+	if d.AppID == "" {
+		d.AppID = d.App
+	}
+	a := m.app(d.AppID)
 	if a.have && a.desired.Release != d.Release {
 		a.crashes = map[string]int{}
 	}
@@ -246,7 +288,7 @@ func (m *Manager) Apply(ctx context.Context, d Desired) error {
 	}
 	a.desired = d
 	a.have = true
-	m.reconcileLocked(d.App)
+	m.reconcileLocked(d.AppID)
 	return nil
 }
 
@@ -344,8 +386,8 @@ func (m *Manager) startLocked(a *appState, d Desired, p Process, name string) *d
 	now := time.Now()
 	x := &dyno{
 		info: Info{
-			ID: newID(d.App, name), App: d.App, Name: name, Type: p.Type, Command: p.Command,
-			Size: sizeOr(p.Size), Release: d.Release, State: core.DynoStarting, StartedAt: now, UpdatedAt: now,
+			ID: newID(d.App, name), AppID: d.AppID, App: d.App, Name: name, Type: p.Type, Command: p.Command,
+			Size: sizeOr(p.Size), Release: d.Release, ReleaseID: d.ReleaseID, State: core.DynoStarting, StartedAt: now, UpdatedAt: now,
 		},
 		port: port, wanted: true, stopped: make(chan struct{}), wake: make(chan struct{}, 1),
 	}
@@ -370,13 +412,22 @@ func (m *Manager) specFor(d Desired, p Process, x *dyno) core.DynoSpec {
 	return core.DynoSpec{
 		ID: x.info.ID, App: d.App, AppID: d.AppID, Name: x.info.Name, Type: p.Type, Release: d.Release,
 		Command: p.Command, Env: env, Port: x.port, Slug: d.Slug, Stack: d.Stack,
-		Size: x.info.Size, Limits: size.Limits,
+		Size: x.info.Size, Limits: hardLimits(size.Limits),
 		Labels: map[string]string{
 			LabelApp: d.App, LabelAppID: d.AppID, LabelName: x.info.Name, LabelType: p.Type,
 			LabelRelease: strconv.Itoa(d.Release), LabelSize: x.info.Size, LabelCommand: p.Command,
 			LabelPort: strconv.Itoa(x.port),
 		},
 	}
+}
+
+// hardLimits are the limits a runtime enforces for a dyno size: Heroku lets
+// a dyno exceed its memory quota (logging R14) and kills it only at twice
+// the quota (R15, "vastly exceeded"), so the enforced memory limit is twice
+// the size's quota. CPU and pids limits are the size's.
+func hardLimits(l core.DynoLimits) core.DynoLimits {
+	l.MemoryBytes *= 2
+	return l
 }
 
 var idRand = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15))
@@ -402,23 +453,70 @@ func (m *Manager) stopLocked(a *appState, x *dyno, why string) {
 		defer m.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), m.opts.StopGrace+30*time.Second)
 		defer cancel()
-		res, err := m.rt.Stop(ctx, x.info.ID, m.opts.StopGrace)
+		res, err := m.stopRetrying(ctx, x.info.ID, m.opts.StopGrace)
 		if err != nil && !errors.Is(err, core.ErrNotFound) {
-			m.logger.Warn("stop dyno", "app", x.info.App, "dyno", x.info.Name, "err", err)
+			m.logger.Warn("stop dyno", "app", x.info.AppID, "dyno", x.info.Name, "err", err)
 		}
 		if res.Killed {
-			m.logHeroku(x.info.App, x.info.Name, "Error R12 (Exit timeout) -> At least one process failed to exit within 30 seconds of SIGTERM")
-			m.logHeroku(x.info.App, x.info.Name, "Stopping remaining processes with SIGKILL")
+			m.logHeroku(x.info.AppID, x.info.Name, "Error R12 (Exit timeout) -> At least one process failed to exit within 30 seconds of SIGTERM")
+			m.logHeroku(x.info.AppID, x.info.Name, "Stopping remaining processes with SIGKILL")
 		}
 	}()
+}
+
+// stopRetrying stops a dyno, retrying while the runtime reports it is
+// still starting (core.ErrConflict), until ctx ends.
+func (m *Manager) stopRetrying(ctx context.Context, id string, grace time.Duration) (core.StopResult, error) {
+	delay := 20 * time.Millisecond
+	for {
+		res, err := m.rt.Stop(ctx, id, grace)
+		if !errors.Is(err, core.ErrConflict) {
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(delay):
+		}
+		if delay < time.Second {
+			delay *= 2
+		}
+	}
 }
 
 // supervise runs one dyno incarnation and, while it is wanted, its restarts.
 func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, adopted bool) {
 	defer m.wg.Done()
 	defer close(x.stopped)
+	if x.attachReq != nil && !adopted {
+		select {
+		case <-x.attachReq:
+		case <-ctx.Done():
+			x.markStarted(ctx.Err())
+			return
+		case <-time.After(m.opts.AttachTimeout):
+			m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Error R13 (Attach error) -> Failed to attach to process within %s", m.opts.AttachTimeout))
+			err := fmt.Errorf("no client attached within %s: %w", m.opts.AttachTimeout, core.ErrTimeout)
+			x.markStarted(err)
+			m.mu.Lock()
+			x.wanted = false
+			delete(m.apps[x.info.AppID].dynos, x.info.ID)
+			m.mu.Unlock()
+			m.setState(x, core.DynoDown, "")
+			x.done <- 1
+			return
+		}
+	}
 	for {
 		status, err := m.runOnce(ctx, x, spec, adopted)
+		if x.attachDone != nil {
+			// Keep the dyno (and its terminal) until the client has
+			// read everything.
+			select {
+			case <-x.attachDone:
+			case <-time.After(m.opts.StopGrace):
+			}
+		}
 		adopted = false
 		m.mu.Lock()
 		if m.closed {
@@ -426,7 +524,7 @@ func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, ad
 			m.mu.Unlock()
 			return
 		}
-		a := m.apps[x.info.App]
+		a := m.apps[x.info.AppID]
 		if !x.wanted || x.info.OneOff {
 			x.wanted = false
 			m.mu.Unlock()
@@ -434,7 +532,7 @@ func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, ad
 			m.setState(x, core.DynoDown, exitDesc(status, err))
 			m.mu.Lock()
 			delete(a.dynos, x.info.ID)
-			m.publishRoutesLocked(x.info.App)
+			m.publishRoutesLocked(x.info.AppID)
 			m.mu.Unlock()
 			if x.done != nil {
 				x.done <- exitCode(status, err)
@@ -457,7 +555,7 @@ func (m *Manager) supervise(ctx context.Context, x *dyno, spec core.DynoSpec, ad
 			m.setState(x, core.DynoCrashed, exitDesc(status, err))
 		}
 		if delay > 0 {
-			m.logHeroku(x.info.App, x.info.Name, fmt.Sprintf("Process crashed; restarting in %s", delay.Round(time.Second)))
+			m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Process crashed; restarting in %s", delay.Round(time.Second)))
 			select {
 			case <-ctx.Done():
 				continue
@@ -534,8 +632,9 @@ func (m *Manager) backoff(n int) time.Duration {
 // ctx ends.
 func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adopted bool) (core.DynoStatus, error) {
 	if !adopted {
-		m.logHeroku(x.info.App, x.info.Name, fmt.Sprintf("Starting process with command `%s`", spec.Command))
+		m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Starting process with command `%s`", spec.Command))
 		st, err := m.rt.Start(ctx, spec)
+		x.markStarted(err)
 		if err != nil {
 			return core.DynoStatus{}, fmt.Errorf("start %s: %w", x.info.Name, err)
 		}
@@ -547,7 +646,7 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 	go func() {
 		defer close(logsDone)
 		_ = m.rt.Logs(ctx, x.info.ID, func(l core.LogLine) error {
-			m.emit(x.info.App, core.LogMessage{Time: l.Time, Priority: 190, Host: "host", App: "app", ProcID: x.info.Name, Text: l.Text})
+			m.emit(x.info.AppID, core.LogMessage{Time: l.Time, Priority: 190, Host: "host", App: "app", ProcID: x.info.Name, Text: l.Text})
 			return nil
 		})
 	}()
@@ -557,6 +656,11 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 		go m.awaitBoot(bootCtx, x, adopted)
 	} else if !adopted {
 		m.setState(x, core.DynoUp, "")
+	}
+	if mr, ok := m.rt.(core.MemoryReporter); ok && m.opts.MemoryCheckEvery > 0 {
+		if size, ok := core.LookupDynoSize(x.info.Size); ok && size.Limits.MemoryBytes > 0 {
+			go m.watchMemory(bootCtx, mr, x, size.Limits.MemoryBytes)
+		}
 	}
 	var cycle <-chan time.Time
 	if m.opts.CycleEvery > 0 {
@@ -578,7 +682,7 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 	select {
 	case <-waitDone:
 	case <-cycle:
-		m.logHeroku(x.info.App, x.info.Name, "Cycling")
+		m.logHeroku(x.info.AppID, x.info.Name, "Cycling")
 		m.mu.Lock()
 		x.restarting = true
 		m.mu.Unlock()
@@ -597,6 +701,29 @@ func (m *Manager) runOnce(ctx context.Context, x *dyno, spec core.DynoSpec, adop
 	case <-time.After(2 * time.Second):
 	}
 	return st, err
+}
+
+// watchMemory logs Heroku's R14 while the dyno uses more than its quota.
+func (m *Manager) watchMemory(ctx context.Context, mr core.MemoryReporter, x *dyno, quota int64) {
+	t := time.NewTicker(m.opts.MemoryCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st, err := mr.MemoryStats(ctx, x.info.ID)
+		if err != nil {
+			continue
+		}
+		used := st.UsageBytes + st.SwapBytes
+		if used <= quota {
+			continue
+		}
+		m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Process running mem=%dM(%.1f%%)", used>>20, 100*float64(used)/float64(quota)))
+		m.logHeroku(x.info.AppID, x.info.Name, "Error R14 (Memory quota exceeded)")
+	}
 }
 
 // awaitBoot marks a web dyno up once its port accepts, or stops it with R10.
@@ -619,8 +746,8 @@ func (m *Manager) awaitBoot(ctx context.Context, x *dyno, adopted bool) {
 			}
 		}
 		if time.Now().After(deadline) {
-			m.logHeroku(x.info.App, x.info.Name, fmt.Sprintf("Error R10 (Boot timeout) -> Web process failed to bind to $PORT within %s of launch", m.opts.BootTimeout.Round(time.Second)))
-			m.logHeroku(x.info.App, x.info.Name, "Stopping process with SIGKILL")
+			m.logHeroku(x.info.AppID, x.info.Name, fmt.Sprintf("Error R10 (Boot timeout) -> Web process failed to bind to $PORT within %s of launch", m.opts.BootTimeout.Round(time.Second)))
+			m.logHeroku(x.info.AppID, x.info.Name, "Stopping process with SIGKILL")
 			_, _ = m.rt.Stop(context.Background(), x.info.ID, 0)
 			return
 		}
@@ -639,7 +766,7 @@ func (m *Manager) awaitBoot(ctx context.Context, x *dyno, adopted bool) {
 func (m *Manager) dynoUp(x *dyno) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	a := m.apps[x.info.App]
+	a := m.apps[x.info.AppID]
 	if a == nil {
 		return
 	}
@@ -648,7 +775,7 @@ func (m *Manager) dynoUp(x *dyno) {
 			m.stopLocked(a, old, "Preboot")
 		}
 	}
-	m.publishRoutesLocked(x.info.App)
+	m.publishRoutesLocked(x.info.AppID)
 }
 
 func (m *Manager) setState(x *dyno, to core.DynoState, why string) {
@@ -657,9 +784,9 @@ func (m *Manager) setState(x *dyno, to core.DynoState, why string) {
 	x.info.State = to
 	x.info.UpdatedAt = time.Now()
 	info := x.info
-	a := m.apps[info.App]
+	a := m.apps[info.AppID]
 	if a != nil && to != core.DynoUp {
-		m.publishRoutesLocked(info.App)
+		m.publishRoutesLocked(info.AppID)
 	}
 	if a != nil && to == core.DynoUp && info.Type != "web" {
 		// Non-web dynos retire their predecessors as soon as they run.
@@ -671,10 +798,10 @@ func (m *Manager) setState(x *dyno, to core.DynoState, why string) {
 	}
 	m.mu.Unlock()
 	if why != "" {
-		m.logHeroku(info.App, info.Name, why)
+		m.logHeroku(info.AppID, info.Name, why)
 	}
 	if from != to {
-		m.logHeroku(info.App, info.Name, fmt.Sprintf("State changed from %s to %s", from, to))
+		m.logHeroku(info.AppID, info.Name, fmt.Sprintf("State changed from %s to %s", from, to))
 	}
 }
 
@@ -705,7 +832,7 @@ func (m *Manager) publishRoutesLocked(app string) {
 	m.opts.Routes(app, backends, state)
 }
 
-func (m *Manager) logState(info Info, text string) { m.logHeroku(info.App, info.Name, text) }
+func (m *Manager) logState(info Info, text string) { m.logHeroku(info.AppID, info.Name, text) }
 
 func (m *Manager) logHeroku(app, proc, text string) {
 	m.emit(app, core.LogMessage{Time: time.Now(), Priority: 190, Host: "host", App: "heroku", ProcID: proc, Text: text})
@@ -770,7 +897,11 @@ func (m *Manager) Restart(ctx context.Context, app, target string) error {
 		}
 		m.logHeroku(app, x.info.Name, "Restarting")
 		id := x.info.ID
-		go func() { _, _ = m.rt.Stop(context.Background(), id, m.opts.StopGrace) }()
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), m.opts.StopGrace+30*time.Second)
+			defer cancel()
+			_, _ = m.stopRetrying(ctx, id, m.opts.StopGrace)
+		}()
 	}
 	if n == 0 {
 		return fmt.Errorf("no dyno %q in app %q: %w", target, app, core.ErrNotFound)
@@ -841,6 +972,10 @@ type RunOptions struct {
 	Attach bool
 	// Type is the process type; empty means "run" (Heroku's run.NNNN).
 	Type string
+	// On runs the dyno on this release instead of the app's current one
+	// (the release phase runs on the release being created); nil means
+	// the current release.
+	On *Desired
 }
 
 // Run starts a one-off dyno on the app's current release. It returns an
@@ -862,11 +997,21 @@ func (m *Manager) Run(ctx context.Context, app string, o RunOptions) (Info, erro
 	if m.closed {
 		return Info{}, fmt.Errorf("dyno manager is closed: %w", core.ErrUnavailable)
 	}
-	a := m.apps[app]
-	if a == nil || !a.have {
-		return Info{}, fmt.Errorf("app %q has no release to run: %w", app, core.ErrNotFound)
+	var d Desired
+	if o.On != nil {
+		d = *o.On
+		d.App = app
 	}
-	d := a.desired
+	a := m.apps[app]
+	if o.On != nil && a == nil {
+		a = m.app(app)
+	}
+	if o.On == nil {
+		if a == nil || !a.have {
+			return Info{}, fmt.Errorf("app %q has no release to run: %w", app, core.ErrNotFound)
+		}
+		d = a.desired
+	}
 	var name string
 	for {
 		name = fmt.Sprintf("%s.%d", typ, 1000+rand.IntN(9000))
@@ -878,8 +1023,8 @@ func (m *Manager) Run(ctx context.Context, app string, o RunOptions) (Info, erro
 	port := m.allocPortLocked()
 	now := time.Now()
 	x := &dyno{
-		info: Info{ID: newID(app, name), App: app, Name: name, Type: typ, Command: o.Command, Size: sizeOr(o.Size),
-			Release: d.Release, State: core.DynoStarting, StartedAt: now, UpdatedAt: now, OneOff: true},
+		info: Info{ID: newID(d.App, name), AppID: app, App: d.App, Name: name, Type: typ, Command: o.Command, Size: sizeOr(o.Size),
+			Release: d.Release, ReleaseID: d.ReleaseID, State: core.DynoStarting, StartedAt: now, UpdatedAt: now, OneOff: true},
 		port: port, wanted: true, stopped: make(chan struct{}), wake: make(chan struct{}, 1), done: make(chan int, 1),
 	}
 	spec := m.specFor(d, p, x)
@@ -888,6 +1033,9 @@ func (m *Manager) Run(ctx context.Context, app string, o RunOptions) (Info, erro
 	}
 	spec.TTY = o.Attach
 	spec.Labels[LabelOneOff] = "true"
+	if o.Attach {
+		x.attachReq, x.attachDone, x.started = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	}
 	a.dynos[x.info.ID] = x
 	cctx, cancel := context.WithCancel(context.Background())
 	x.cancel = cancel
@@ -921,10 +1069,36 @@ func (m *Manager) Wait(ctx context.Context, app, id string) (int, error) {
 // Attach connects to a one-off dyno started with Attach and returns its exit
 // code. It returns an error wrapping core.ErrUnsupported when the runtime
 // cannot attach.
+//
+// A one-off dyno started with Attach runs its command only once its client
+// attaches here; it is stopped with R13 when none does in AttachTimeout.
 func (m *Manager) Attach(ctx context.Context, id string, tio core.AttachIO) (int, error) {
 	at, ok := m.rt.(core.Attacher)
 	if !ok {
 		return 0, fmt.Errorf("runtime cannot attach to dynos: %w", core.ErrUnsupported)
+	}
+	m.mu.Lock()
+	var x *dyno
+	for _, a := range m.apps {
+		if d := a.dynos[id]; d != nil {
+			x = d
+		}
+	}
+	m.mu.Unlock()
+	if x == nil {
+		return 0, fmt.Errorf("no dyno %q: %w", id, core.ErrNotFound)
+	}
+	if x.attachReq != nil {
+		x.reqOnce.Do(func() { close(x.attachReq) })
+		defer x.doneOnce.Do(func() { close(x.attachDone) })
+		select {
+		case <-x.started:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		if x.startErr != nil {
+			return 0, fmt.Errorf("dyno %s did not start: %w", x.info.Name, x.startErr)
+		}
 	}
 	return at.Attach(ctx, id, tio)
 }
@@ -943,9 +1117,13 @@ func (m *Manager) Adopt(ctx context.Context) (int, error) {
 	defer m.mu.Unlock()
 	n := 0
 	for _, st := range list {
-		app := st.Labels[LabelApp]
-		if app == "" {
+		name := st.Labels[LabelApp]
+		if name == "" {
 			continue
+		}
+		app := st.Labels[LabelAppID]
+		if app == "" {
+			app = name
 		}
 		if st.State != core.DynoUp && st.State != core.DynoStarting {
 			_ = m.rt.Remove(ctx, st.ID)
@@ -955,7 +1133,7 @@ func (m *Manager) Adopt(ctx context.Context) (int, error) {
 		port, _ := strconv.Atoi(st.Labels[LabelPort])
 		a := m.app(app)
 		x := &dyno{
-			info: Info{ID: st.ID, App: app, Name: st.Labels[LabelName], Type: st.Labels[LabelType],
+			info: Info{ID: st.ID, AppID: app, App: name, Name: st.Labels[LabelName], Type: st.Labels[LabelType],
 				Command: st.Labels[LabelCommand], Size: st.Labels[LabelSize], Release: rel, State: st.State,
 				Address: st.Address, StartedAt: st.StartedAt, UpdatedAt: time.Now(), OneOff: st.Labels[LabelOneOff] == "true"},
 			port: port, wanted: true, stopped: make(chan struct{}), wake: make(chan struct{}, 1),
@@ -969,7 +1147,7 @@ func (m *Manager) Adopt(ctx context.Context) (int, error) {
 		a.dynos[x.info.ID] = x
 		cctx, cancel := context.WithCancel(context.Background())
 		x.cancel = cancel
-		spec := core.DynoSpec{ID: st.ID, App: app, Name: x.info.Name, Type: x.info.Type, Port: port, Command: x.info.Command, Labels: st.Labels}
+		spec := core.DynoSpec{ID: st.ID, App: name, AppID: app, Name: x.info.Name, Type: x.info.Type, Port: port, Command: x.info.Command, Labels: st.Labels}
 		m.wg.Add(1)
 		go m.supervise(cctx, x, spec, true)
 		n++

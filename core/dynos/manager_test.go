@@ -85,7 +85,7 @@ func newTestManager(t *testing.T, rt core.DynoRuntime, o Options) (*Manager, *re
 }
 
 func desired(rel int, procs ...Process) Desired {
-	return Desired{App: "demo", AppID: "id-demo", Release: rel, Slug: "/slugs/x.tgz", Config: map[string]string{"FOO": "bar"}, Processes: procs}
+	return Desired{App: "demo-app", AppID: "demo", Release: rel, Slug: "/slugs/x.tgz", Config: map[string]string{"FOO": "bar"}, Processes: procs}
 }
 
 func upNames(m *Manager) []string {
@@ -132,7 +132,7 @@ func TestEachDynoGetsItsOwnPortAndEnv(t *testing.T) {
 		ports[d.spec.Env["PORT"]] = true
 		assert.Equal(t, d.spec.Name, d.spec.Env["DYNO"])
 		assert.Equal(t, "bar", d.spec.Env["FOO"])
-		assert.Equal(t, int64(512<<20), d.spec.Limits.MemoryBytes, "standard-1x by default")
+		assert.Equal(t, int64(1024<<20), d.spec.Limits.MemoryBytes, "standard-1x by default: twice its 512 MB quota")
 	}
 	assert.Len(t, ports, 2)
 }
@@ -281,4 +281,83 @@ func TestAdoptAfterRestart(t *testing.T) {
 	rt.mu.Lock()
 	assert.Equal(t, starts, rt.starts, "adopted dynos are not started again")
 	rt.mu.Unlock()
+}
+
+// TestOneOffOnRelease runs a one-off dyno on a given release (the release
+// phase) before the app has any, and while another release is current.
+func TestOneOffOnRelease(t *testing.T) {
+	rt := newFakeRuntime()
+	m, _ := newTestManager(t, rt, Options{})
+	ctx := context.Background()
+	next := desired(2)
+	next.Slug = "/slugs/v2.tar.gz"
+	info, err := m.Run(ctx, "demo", RunOptions{Command: "exit:0", Type: "release", On: &next})
+	require.NoError(t, err, "a release phase runs before the first release")
+	assert.True(t, strings.HasPrefix(info.Name, "release."), info.Name)
+	assert.Equal(t, 2, info.Release)
+	code, err := m.Wait(ctx, "demo", info.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 0, code)
+
+	require.NoError(t, m.Apply(ctx, desired(1)))
+	info, err = m.Run(ctx, "demo", RunOptions{Command: "exit:4", Type: "release", On: &next})
+	require.NoError(t, err)
+	assert.Equal(t, 2, info.Release, "runs on the given release, not the current one")
+	code, err = m.Wait(ctx, "demo", info.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 4, code)
+}
+
+func TestMemoryQuotaR14(t *testing.T) {
+	tests := []struct {
+		desc    string
+		used    int64
+		wantR14 bool
+	}{
+		{desc: "over the 512 MB quota", used: 600 << 20, wantR14: true},
+		{desc: "under the quota", used: 100 << 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			rt := memRuntime{newFakeRuntime(), tc.used}
+			m, rec := newTestManager(t, rt, Options{MemoryCheckEvery: 10 * time.Millisecond})
+			require.NoError(t, m.Apply(context.Background(), desired(1, Process{Type: "worker", Command: "noport", Quantity: 1})))
+			if tc.wantR14 {
+				require.Eventually(t, func() bool { return rec.has("heroku[worker.1]: Error R14 (Memory quota exceeded)") }, wait, tick)
+				assert.True(t, rec.has("Process running mem=600M(117.2%)"))
+				return
+			}
+			require.Eventually(t, func() bool { return len(upNames(m)) == 1 }, wait, tick)
+			time.Sleep(100 * time.Millisecond)
+			assert.False(t, rec.has("R14"))
+		})
+	}
+}
+
+func TestHardMemoryLimitIsTwiceTheQuota(t *testing.T) {
+	rt := newFakeRuntime()
+	m, _ := newTestManager(t, rt, Options{})
+	require.NoError(t, m.Apply(context.Background(), desired(1, Process{Type: "worker", Command: "noport", Quantity: 1, Size: "standard-2x"})))
+	require.Eventually(t, func() bool { return len(upNames(m)) == 1 }, wait, tick)
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for _, d := range rt.dynos {
+		assert.Equal(t, int64(2<<30), d.spec.Limits.MemoryBytes, "R15 kills at twice the 1 GB quota")
+	}
+}
+
+func TestAttachedOneOffWaitsForItsClient(t *testing.T) {
+	rt := newFakeRuntime()
+	m, rec := newTestManager(t, rt, Options{AttachTimeout: 50 * time.Millisecond})
+	ctx := context.Background()
+	require.NoError(t, m.Apply(ctx, desired(1)))
+	info, err := m.Run(ctx, "demo", RunOptions{Command: "exit:0", Attach: true})
+	require.NoError(t, err)
+	code, err := m.Wait(ctx, "demo", info.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, code)
+	assert.True(t, rec.has("Error R13 (Attach error) -> Failed to attach to process within 50ms"))
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	assert.Equal(t, 0, rt.starts, "the command never ran without its client")
 }

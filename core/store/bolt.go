@@ -531,7 +531,9 @@ func currentRelease(rb *bolt.Bucket) (core.Release, bool, error) {
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return r, false, fmt.Errorf("decode release: %w", err)
 		}
-		if r.Status != core.ReleaseFailed {
+		// A pending release (its release phase still running) is not
+		// current yet, and a failed one never is.
+		if r.Status != core.ReleaseFailed && r.Status != core.ReleasePending {
 			r.Current = true
 			return r, true, nil
 		}

@@ -117,7 +117,8 @@ type Releases interface {
 	// Current set on the current one. Returns ErrNotFound if the app does not
 	// exist.
 	ListReleases(ctx context.Context, appID string) ([]core.Release, error)
-	// CurrentRelease returns the highest-version release that has not
+	// CurrentRelease returns the highest-version release that is neither
+	// pending (release phase running) nor
 	// failed, or ErrNotFound.
 	CurrentRelease(ctx context.Context, appID string) (core.Release, error)
 	// UpdateRelease runs fn on a stored release (status after the release

@@ -9,7 +9,10 @@
 // # Validation
 //
 // Every response that comes back through a client is validated against the
-// contract's CUE definition (see [Validator]) before the core uses it. The
+// contract's CUE definition (see [Validator]) before the core uses it.
+// Streamed messages (log lines) are the exception that keeps CUE off the
+// per-line path: the first message of a stream is validated, and every
+// message is decoded strictly (unknown fields rejected) and size-bounded. The
 // definition for method M of contract C is "#<C>M<Response>", e.g.
 // "#DrainDeliverResponse"; Describe answers are checked against "#PluginInfo".
 //
@@ -21,6 +24,7 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -131,7 +135,8 @@ func NewMux() *Mux {
 func Handle[Req, Resp any](m *Mux, method string, fn func(context.Context, Req) (Resp, error)) {
 	m.calls[method] = func(ctx context.Context, b []byte) ([]byte, error) {
 		var req Req
-		if len(b) > 0 {
+		if len(b) > 0 && !decodeFast(b, &req) {
+			req = *new(Req) // the fast path may have written part of it
 			if err := json.Unmarshal(b, &req); err != nil {
 				return nil, fmt.Errorf("%s: decode request: %v: %w", method, err, core.ErrInvalid)
 			}
@@ -139,6 +144,9 @@ func Handle[Req, Resp any](m *Mux, method string, fn func(context.Context, Req) 
 		resp, err := fn(ctx, req)
 		if err != nil {
 			return nil, err
+		}
+		if out, ok := encodeFast(resp); ok {
+			return out, nil
 		}
 		return json.Marshal(resp)
 	}
@@ -236,7 +244,11 @@ func contractPrefix(c core.Contract) string {
 // Errors name the plugin and the method.
 func Invoke[Req, Resp any](ctx context.Context, c *Client, method string, req Req) (Resp, error) {
 	var resp Resp
-	in, err := json.Marshal(req)
+	in, ok := encodeFast(req)
+	var err error
+	if !ok {
+		in, err = json.Marshal(req)
+	}
 	if err != nil {
 		return resp, fmt.Errorf("%s: %s: encode request: %w", c.Name, method, err)
 	}
@@ -247,7 +259,8 @@ func Invoke[Req, Resp any](ctx context.Context, c *Client, method string, req Re
 	if err := c.check(method, out); err != nil {
 		return resp, err
 	}
-	if len(out) > 0 {
+	if len(out) > 0 && !decodeFast(out, &resp) {
+		resp = *new(Resp) // the fast path may have written part of it
 		if err := json.Unmarshal(out, &resp); err != nil {
 			return resp, fmt.Errorf("%s: %s: response does not decode: %v: %w", c.Name, method, err, core.ErrSchemaViolation)
 		}
@@ -278,12 +291,24 @@ func InvokeStream[Req, Msg any](ctx context.Context, c *Client, method string, r
 	if err != nil {
 		return fmt.Errorf("%s: %s: encode request: %w", c.Name, method, err)
 	}
+	first := true
 	err = s.Stream(ctx, method, in, func(b []byte) error {
-		if err := c.check(method, b); err != nil {
-			return err
+		// Streams carry log lines: CUE checks the first message of each
+		// stream; every message is decoded strictly and bounded, which
+		// keeps CUE off the per-log-line path.
+		if first {
+			first = false
+			if err := c.check(method, b); err != nil {
+				return err
+			}
+		}
+		if len(b) > MaxStreamMessage {
+			return fmt.Errorf("%s: %s: streamed message of %d bytes exceeds %d: %w", c.Name, method, len(b), MaxStreamMessage, core.ErrSchemaViolation)
 		}
 		var msg Msg
-		if err := json.Unmarshal(b, &msg); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&msg); err != nil {
 			return fmt.Errorf("%s: %s: message does not decode: %v: %w", c.Name, method, err, core.ErrSchemaViolation)
 		}
 		return fn(msg)
@@ -293,6 +318,10 @@ func InvokeStream[Req, Msg any](ctx context.Context, c *Client, method string, r
 	}
 	return nil
 }
+
+// MaxStreamMessage bounds one streamed message (a log line is at most
+// 10,000 bytes of text plus its envelope).
+const MaxStreamMessage = 64 << 10
 
 // empty is the request and response of methods that carry nothing.
 type empty struct{}

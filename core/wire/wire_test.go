@@ -270,3 +270,57 @@ func TestNewMuxForRejectsWrongContract(t *testing.T) {
 	assert.NotNil(t, NewMuxFor(core.ContractDrain, &fakeDrain{}))
 	assert.NotNil(t, NewMuxFor(core.ContractBuildpack, fakeBuildpack{}))
 }
+
+// lineConn streams fixed raw messages for any stream call.
+type lineConn struct {
+	Conn
+	msgs [][]byte
+}
+
+func (c lineConn) Stream(_ context.Context, _ string, _ []byte, recv func([]byte) error) error {
+	for _, m := range c.msgs {
+		if err := recv(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestStreamValidation(t *testing.T) {
+	tests := []struct {
+		desc    string
+		msgs    []string
+		bad     map[string]string
+		wantErr string
+		wantN   int
+	}{
+		{desc: "good lines", msgs: []string{`{"stream":"stdout","text":"a"}`, `{"stream":"stderr","text":"b"}`}, wantN: 2},
+		{desc: "first line checked by the schema", msgs: []string{`{"stream":"x","text":"a"}`},
+			bad: map[string]string{"#RuntimeLogsResponse": "stream: invalid value"}, wantErr: "stream: invalid value"},
+		{desc: "later lines decoded strictly", msgs: []string{`{"stream":"stdout","text":"a"}`, `{"stream":"stdout","bogus":1}`},
+			wantErr: `unknown field "bogus"`, wantN: 1},
+		{desc: "oversized line", msgs: []string{`{"stream":"stdout","text":"` + strings.Repeat("x", MaxStreamMessage) + `"}`},
+			wantErr: "exceeds"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			var raw [][]byte
+			for _, m := range tc.msgs {
+				raw = append(raw, []byte(m))
+			}
+			v := &recordingValidator{bad: tc.bad}
+			r := NewRuntimeClient(&Client{Conn: lineConn{msgs: raw}, Name: "plugin:rt", Contract: core.ContractRuntime, Validator: v})
+			n := 0
+			err := r.Logs(context.Background(), "x", func(core.LogLine) error { n++; return nil })
+			assert.Equal(t, tc.wantN, n)
+			if tc.wantErr == "" {
+				require.NoError(t, err)
+				assert.Len(t, v.defs, 1, "only the first message goes to the schema")
+				return
+			}
+			require.Error(t, err)
+			assert.ErrorIs(t, err, core.ErrSchemaViolation)
+			assert.Contains(t, err.Error(), tc.wantErr)
+		})
+	}
+}

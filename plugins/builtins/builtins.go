@@ -9,7 +9,12 @@ import (
 	"github.com/paasd/paasd/plugins/brokers/osb"
 	"github.com/paasd/paasd/plugins/brokers/postgres"
 	"github.com/paasd/paasd/plugins/brokers/redis"
+	"github.com/paasd/paasd/plugins/drains/httpsdrain"
 	"github.com/paasd/paasd/plugins/drains/redact"
+	syslogdrain "github.com/paasd/paasd/plugins/drains/syslog"
+	"github.com/paasd/paasd/plugins/router"
+	"github.com/paasd/paasd/runtimes/process"
+	"github.com/paasd/paasd/runtimes/runc"
 )
 
 // Register adds every builtin implementation to r. A duplicate name within a
@@ -17,6 +22,16 @@ import (
 func Register(r *pluginhost.Registry) {
 	// log drains
 	r.MustRegister(core.ContractDrain, "redact", func() core.Plugin { return redact.New() })
+	r.MustRegister(core.ContractDrain, "syslog", func() core.Plugin { return syslogdrain.New() })
+	r.MustRegister(core.ContractDrain, "https", func() core.Plugin { return httpsdrain.New() })
+
+	// dyno runtimes (configured by Configure: state_dir, …). A program that
+	// may run the runc runtime calls runc.Init() first in main.
+	r.MustRegister(core.ContractRuntime, "process", func() core.Plugin { return new(process.Runtime) })
+	r.MustRegister(core.ContractRuntime, "runc", func() core.Plugin { return new(runc.Runtime) })
+
+	// routers
+	r.MustRegister(core.ContractRouter, "router", func() core.Plugin { return router.New(router.Options{}) })
 
 	// add-on brokers
 	r.MustRegister(core.ContractBroker, "postgres", func() core.Plugin { return postgres.New() })

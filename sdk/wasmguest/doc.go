@@ -31,6 +31,11 @@
 //   - Standard output and error go to the host's log, bounded per call.
 //   - Calls get a context.Background(): the host enforces the deadline by
 //     stopping the instance, so a guest needs no cancellation logic.
+//   - The hottest messages (a drain's Deliver, Health) are decoded and
+//     encoded by core/wire without reflection, which matters in Wasm, where
+//     Go code runs several times slower than natively. Other messages use
+//     encoding/json; building with GOEXPERIMENT=jsonv2 makes those about
+//     twice as fast (optional; see docs/wasm-abi.md).
 package wasmguest
 
 // ABIVersion is the version of the paasd Wasm ABI this package implements;

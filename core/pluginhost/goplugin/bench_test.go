@@ -87,6 +87,17 @@ func BenchmarkDeliver1KiB(b *testing.B) {
 		c := &wire.Client{Conn: conn, Name: "test:bench", Contract: core.ContractDrain, Validator: wire.NoValidation{}}
 		benchDeliver(b, wire.NewDrainClient(c))
 	})
+	b.Run("goplugin-grpc", func(b *testing.B) {
+		o := &goplugin.Opener{Logger: slog.New(slog.DiscardHandler)}
+		goplugin.GRPCOnly(o)
+		h := &pluginhost.Host{GoPlugin: o, Logger: slog.New(slog.DiscardHandler)}
+		defer h.Close()
+		l, err := h.Load(context.Background(), core.ContractDrain, "plugin:"+testPlugin, nil)
+		if err != nil {
+			b.Fatalf("Load: %v", err)
+		}
+		benchDeliver(b, l.Drain())
+	})
 	b.Run("goplugin", func(b *testing.B) {
 		h := &pluginhost.Host{
 			GoPlugin: &goplugin.Opener{Logger: slog.New(slog.DiscardHandler)},

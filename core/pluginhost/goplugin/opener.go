@@ -90,6 +90,9 @@ type Opener struct {
 	// DefaultMinBackoff (100 ms) and DefaultMaxBackoff (30 s). A process
 	// that ran for a minute before it exited restarts after MinBackoff again.
 	MinBackoff, MaxBackoff time.Duration
+
+	// grpcOnly turns the call channel off (benchmarks compare against it).
+	grpcOnly bool
 }
 
 var _ pluginhost.Opener = (*Opener)(nil)
@@ -294,6 +297,13 @@ func (o *Opener) start(ctx context.Context, path string, c core.Contract) (*inst
 	if !ok {
 		client.Kill()
 		return nil, fmt.Errorf("dispense %s plugin: unexpected client %T: %w", c, raw, core.ErrPluginFailed)
+	}
+	switch ch, err := o.attach(ctx, rc.cc); {
+	case err != nil:
+		log.Warn("plugin call channel not available; calls go over gRPC", "err", err)
+	case ch != nil:
+		rc.calls.Store(ch)
+		context.AfterFunc(rc.done, ch.close)
 	}
 	pid := 0
 	if rc := client.ReattachConfig(); rc != nil {

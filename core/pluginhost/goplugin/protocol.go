@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"sync/atomic"
 
 	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -71,6 +72,9 @@ var wireServiceDesc = grpc.ServiceDesc{
 	Methods: []grpc.MethodDesc{{
 		MethodName: "Call",
 		Handler:    callHandler,
+	}, {
+		MethodName: "Attach",
+		Handler:    attachHandler,
 	}},
 	Streams: []grpc.StreamDesc{{
 		StreamName:    "Stream",
@@ -193,11 +197,17 @@ func (p *grpcPlugin) GRPCClient(done context.Context, _ *plugin.GRPCBroker, cc *
 type rpcClient struct {
 	cc   *grpc.ClientConn
 	done context.Context
+	// calls is the call channel (fast.go), nil until attached or when the
+	// plugin has none; unary calls use gRPC while it is nil or broken.
+	calls atomic.Pointer[callChannel]
 }
 
 // call runs a unary call; remote reports whether err came from the plugin
 // rather than from the transport.
 func (c *rpcClient) call(ctx context.Context, method string, req []byte) (out []byte, remote bool, err error) {
+	if ch := c.calls.Load(); ch != nil && !ch.broken() {
+		return ch.call(ctx, method, req)
+	}
 	ans := new(wrapperspb.BytesValue)
 	if err := c.cc.Invoke(ctx, fullCallName, encodeRequest(method, req), ans); err != nil {
 		return nil, false, err

@@ -61,6 +61,12 @@ func BenchmarkDeliver1KiB(b *testing.B) {
 		{"wasm", m},
 		{"wasm-jsonv2", m2},
 	}
+	if m3 := baselineModule(b, o); m3 != nil {
+		peers = append(peers, struct {
+			name string
+			conn wire.Conn
+		}{"wasm-baseline", m3})
+	}
 	for _, p := range peers {
 		b.Run(p.name, func(b *testing.B) {
 			d := wire.NewDrainClient(&wire.Client{Conn: p.conn, Name: p.name, Contract: core.ContractDrain})
@@ -103,7 +109,10 @@ func BenchmarkHealth(b *testing.B) {
 	for _, p := range []struct {
 		name string
 		conn wire.Conn
-	}{{"builtin", wire.NewDrainMux(quietDrain{})}, {"wasm", m}} {
+	}{{"builtin", wire.NewDrainMux(quietDrain{})}, {"wasm", m}, {"wasm-baseline", baselineModule(b, o)}} {
+		if p.conn == nil {
+			continue
+		}
 		b.Run(p.name, func(b *testing.B) {
 			d := wire.NewDrainClient(&wire.Client{Conn: p.conn, Name: p.name, Contract: core.ContractDrain})
 			for range b.N {
@@ -167,4 +176,19 @@ func BenchmarkOpen(b *testing.B) {
 			open(b, dir)
 		}
 	})
+}
+
+// baselineModule opens the guest named by PAASD_WASM_BASELINE_GUEST (one
+// built from an earlier tree, to compare in the same run), or returns nil.
+func baselineModule(b *testing.B, o *wasmhost.Opener) wire.Conn {
+	p := os.Getenv("PAASD_WASM_BASELINE_GUEST")
+	if p == "" {
+		return nil
+	}
+	m, err := o.OpenModule(context.Background(), p, core.ContractDrain)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = m.Close() })
+	return m
 }

@@ -1,0 +1,252 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/paasd/paasd/core"
+	"github.com/paasd/paasd/core/api"
+	"github.com/paasd/paasd/core/build"
+	"github.com/paasd/paasd/core/dynos"
+	"github.com/paasd/paasd/core/logplex"
+	"github.com/paasd/paasd/core/platform"
+	"github.com/paasd/paasd/core/pluginhost"
+	"github.com/paasd/paasd/core/pluginhost/goplugin"
+	"github.com/paasd/paasd/core/pluginhost/wasmhost"
+	"github.com/paasd/paasd/core/store"
+	"github.com/paasd/paasd/plugins/buildpacks"
+	"github.com/paasd/paasd/plugins/buildpacks/classic"
+	"github.com/paasd/paasd/plugins/builtins"
+	httpsdrain "github.com/paasd/paasd/plugins/drains/httpsdrain"
+	syslogdrain "github.com/paasd/paasd/plugins/drains/syslog"
+	"github.com/paasd/paasd/runtimes/runc"
+	"github.com/paasd/paasd/schemas"
+)
+
+// parts are the platform's running components besides the API.
+type parts struct {
+	host       *pluginhost.Host
+	logplex    *logplex.Logplex
+	sessions   *logplex.Sessions
+	platform   *platform.Platform
+	deployer   *build.Deployer
+	git        *build.GitServer
+	routerAddr string
+	cancel     context.CancelFunc
+}
+
+// startParts loads the dyno runtime and the router through the plugin host,
+// starts Logplex, and converges the platform (adopting dynos that outlived
+// a previous paasd). apiURL is where log sessions are served.
+func startParts(ctx context.Context, cfg Config, st store.Store, log *slog.Logger, apiURL string) (*parts, error) {
+	v, err := schemas.New()
+	if err != nil {
+		return nil, err
+	}
+	reg := pluginhost.NewRegistry()
+	builtins.Register(reg)
+	p := &parts{host: &pluginhost.Host{
+		Registry: reg, Validator: v, Logger: log,
+		GoPlugin: &goplugin.Opener{Logger: log},
+		Wasm:     wasmhost.New(wasmhost.Options{CacheDir: filepath.Join(cfg.DataDir, "wasm-cache"), Logger: log}),
+	}}
+	ok := false
+	defer func() {
+		if !ok {
+			p.close()
+		}
+	}()
+
+	rt, err := p.load(ctx, core.ContractRuntime, cfg.Runtime, builtinConfig(cfg.Runtime, map[string]any{
+		"state_dir": filepath.Join(cfg.DataDir, "runtime", strings.TrimPrefix(cfg.Runtime, "builtin:")),
+	}))
+	if err != nil {
+		return nil, err
+	}
+	rtr, err := p.load(ctx, core.ContractRouter, cfg.Router, builtinConfig(cfg.Router, map[string]any{
+		"http_addr": cfg.RouterAddr, "base_domain": cfg.AppDomain,
+	}))
+	if err != nil {
+		return nil, err
+	}
+	p.routerAddr = cfg.RouterAddr
+	if a, ok := rtr.Impl.(interface{ HTTPAddr() string }); ok && a.HTTPAddr() != "" {
+		p.routerAddr = a.HTTPAddr()
+	}
+
+	drains, err := drainSchemes()
+	if err != nil {
+		return nil, err
+	}
+	p.logplex = logplex.New(logplex.Config{Drains: drains})
+	key, err := sessionKey(filepath.Join(cfg.DataDir, "log-session.key"))
+	if err != nil {
+		return nil, err
+	}
+	if p.sessions, err = logplex.NewSessions(p.logplex, logplex.SessionConfig{Key: key, BaseURL: apiURL}); err != nil {
+		return nil, err
+	}
+	// Dynos with their own network namespace all get PORT 5000, as on
+	// Heroku; dynos sharing the host's network get a port of their own,
+	// far from paasd's own listeners.
+	dopts := dynos.Options{BasePort: 5000, SameAddressPort: true}
+	if !rt.Info.HasCapability(core.RuntimeCapIsolation) {
+		dopts = dynos.Options{BasePort: 20000}
+	}
+	p.platform = platform.New(platform.Options{
+		Store: st, Runtime: rt.Runtime(), Logplex: p.logplex, Sessions: p.sessions, Router: rtr.Router(),
+		AppDomain: cfg.AppDomain, SlugDir: filepath.Join(cfg.DataDir, "slugs"), Logger: log, Dynos: dopts,
+	})
+	lctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	if src, ok := rtr.Impl.(core.RouterLogSource); ok {
+		go func() {
+			_ = src.Logs(lctx, func(app string, m core.LogMessage) error {
+				if id := p.platform.AppID(app); id != "" {
+					_ = p.logplex.Write(id, m)
+				}
+				return nil
+			})
+		}()
+	}
+	if err := p.platform.Start(ctx); err != nil {
+		return nil, err
+	}
+	if err := p.startBuilds(cfg, st, rt.Runtime(), log); err != nil {
+		return nil, err
+	}
+	ok = true
+	return p, nil
+}
+
+// startBuilds sets up the build pipeline with the reference buildpacks
+// (each step in a build dyno on rt), the deployer that turns builds into
+// releases, and the git smart-HTTP server that `git push` reaches.
+func (p *parts) startBuilds(cfg Config, st store.Store, rt core.DynoRuntime, log *slog.Logger) error {
+	dir := filepath.Join(cfg.DataDir, "build")
+	work := filepath.Join(dir, "tmp")
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return fmt.Errorf("build dir: %w", err)
+	}
+	env := map[string]string{}
+	for _, k := range []string{"GOPROXY", "GONOSUMDB", "GOSUMDB", "GOFLAGS", "npm_config_registry"} {
+		if v := os.Getenv(k); v != "" {
+			env[k] = v
+		}
+	}
+	bps, err := buildpacks.Reference(buildpacks.Options{Dir: filepath.Join(dir, "buildpacks"), Runtime: rt,
+		Classic: classic.Options{Env: env, WorkDir: work}})
+	if err != nil {
+		return fmt.Errorf("buildpacks: %w", err)
+	}
+	list := make([]build.Buildpack, 0, len(bps))
+	for _, bp := range bps {
+		list = append(list, build.Buildpack{Name: bp.Name(), Buildpack: bp})
+	}
+	pipe, err := build.New(build.Options{DataDir: dir, SlugDir: filepath.Join(cfg.DataDir, "slugs"), Buildpacks: list, Stack: runc.HostStack})
+	if err != nil {
+		return err
+	}
+	p.deployer = &build.Deployer{Pipeline: pipe, Store: st, Converge: p.platform.Converge, Runner: p.platform.Manager(), Logger: log,
+		EnsureFormation: func(ctx context.Context, appID string, slug core.Slug) error {
+			return api.EnsureFormation(ctx, st, appID, slug)
+		}}
+	p.git, err = build.NewGitServer(build.GitOptions{ReposDir: filepath.Join(cfg.DataDir, "repos"), Deploy: p.deployer.GitDeploy,
+		Authenticate: gitAuth(st), Logger: log})
+	return err
+}
+
+// gitAuth checks a git push's token (the HTTP password, as on Heroku) and
+// that its user may deploy the app: the owner, a collaborator or an admin.
+// Others learn nothing about the app.
+func gitAuth(st store.Store) func(ctx context.Context, app, token string) (string, error) {
+	return func(ctx context.Context, app, token string) (string, error) {
+		u, _, err := st.Authenticate(ctx, token)
+		if err != nil {
+			return "", fmt.Errorf("invalid credentials: %w", core.ErrPermissionDenied)
+		}
+		a, err := st.GetApp(ctx, app)
+		if err != nil {
+			return "", fmt.Errorf("app %s: %w", app, core.ErrNotFound)
+		}
+		if u.Admin || a.OwnerID == u.ID {
+			return u.ID, nil
+		}
+		if _, err := st.GetCollaborator(ctx, a.ID, u.ID); err == nil {
+			return u.ID, nil
+		}
+		return "", fmt.Errorf("app %s: %w", app, core.ErrNotFound)
+	}
+}
+
+// load loads ref for contract c with config, naming the setting on error.
+func (p *parts) load(ctx context.Context, c core.Contract, ref string, config json.RawMessage) (*pluginhost.Loaded, error) {
+	l, err := p.host.Load(ctx, c, ref, config)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", c, ref, err)
+	}
+	return l, nil
+}
+
+// builtinConfig gives paasd's own builtins their settings; other plugins
+// get no configuration from paasd.
+func builtinConfig(ref string, m map[string]any) json.RawMessage {
+	if !strings.HasPrefix(ref, "builtin:") {
+		return nil
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// drainSchemes serves drain URLs with the reference drains.
+func drainSchemes() (logplex.Schemes, error) {
+	sys, err := syslogdrain.Factory(syslogdrain.Config{})
+	if err != nil {
+		return nil, err
+	}
+	web, err := httpsdrain.Factory(httpsdrain.Config{})
+	if err != nil {
+		return nil, err
+	}
+	return logplex.Schemes{"syslog": sys, "syslog+tls": sys, "syslog+tcp": sys, "https": web, "http": web}, nil
+}
+
+// sessionKey reads the key that signs log-session URLs, creating it (0600)
+// on first start so URLs stay valid across restarts.
+func sessionKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("log session key: %w", err)
+	}
+	b = make([]byte, 32)
+	_, _ = rand.Read(b)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("log session key: %w", err)
+	}
+	return b, nil
+}
+
+// close stops supervising (dynos keep running, to be adopted), stops Logplex
+// and unloads the plugins.
+func (p *parts) close() {
+	if p.cancel != nil {
+		p.cancel()
+	}
+	if p.platform != nil {
+		p.platform.Close()
+	}
+	if p.logplex != nil {
+		_ = p.logplex.Close()
+	}
+	_ = p.host.Close()
+}
