@@ -54,6 +54,9 @@ func DefaultSuites() map[core.Contract]SuiteFunc {
 		core.ContractDrain: func(h *pluginhost.Host, ref string, config json.RawMessage) conformance.Suite {
 			return conformance.DrainSuite(conformance.HostDrain(h, ref, config))
 		},
+		core.ContractBroker: func(h *pluginhost.Host, ref string, config json.RawMessage) conformance.Suite {
+			return conformance.BrokerSuite(conformance.HostBroker(h, ref, config))
+		},
 	}
 }
 

@@ -138,7 +138,7 @@ func TestMainUsage(t *testing.T) {
 	}{
 		{desc: "no arguments", args: nil, want: "missing CONTRACT (one of buildpack, runtime, router, drain, broker)"},
 		{desc: "unknown contract", args: []string{"logs", "--plugin", "builtin:redact"}, want: `unknown contract "logs"`},
-		{desc: "contract without a suite", args: []string{"router", "--plugin", "builtin:x"}, want: `no conformance suite for contract "router" yet (suites: drain)`},
+		{desc: "contract without a suite", args: []string{"router", "--plugin", "builtin:x"}, want: `no conformance suite for contract "router" yet (suites: broker, drain)`},
 		{desc: "missing plugin", args: []string{"drain"}, want: "missing --plugin REF"},
 		{desc: "bad reference", args: []string{"drain", "--plugin", "redact"}, want: `--plugin: plugin reference "redact"`},
 		{desc: "unknown builtin", args: []string{"drain", "--plugin", "builtin:nope"}, want: `no builtin drain named "nope"`},

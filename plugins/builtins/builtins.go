@@ -6,6 +6,9 @@ package builtins
 import (
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/pluginhost"
+	"github.com/paasd/paasd/plugins/brokers/osb"
+	"github.com/paasd/paasd/plugins/brokers/postgres"
+	"github.com/paasd/paasd/plugins/brokers/redis"
 	"github.com/paasd/paasd/plugins/drains/httpsdrain"
 	"github.com/paasd/paasd/plugins/drains/redact"
 	syslogdrain "github.com/paasd/paasd/plugins/drains/syslog"
@@ -29,4 +32,9 @@ func Register(r *pluginhost.Registry) {
 
 	// routers
 	r.MustRegister(core.ContractRouter, "router", func() core.Plugin { return router.New(router.Options{}) })
+
+	// add-on brokers
+	r.MustRegister(core.ContractBroker, "postgres", func() core.Plugin { return postgres.New() })
+	r.MustRegister(core.ContractBroker, "redis", func() core.Plugin { return redis.New() })
+	r.MustRegister(core.ContractBroker, "osb", func() core.Plugin { return osb.New() })
 }
