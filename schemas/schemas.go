@@ -123,7 +123,11 @@ func (v *Validator) reset() error {
 		if err != nil {
 			return fmt.Errorf("schemas: read %s: %w", e.Name(), err)
 		}
-		if err := inst.AddFile(e.Name(), src); err != nil {
+		f, err := parser.ParseFile(e.Name(), src)
+		if err != nil {
+			return fmt.Errorf("schemas: parse %s: %w", e.Name(), err)
+		}
+		if err := inst.AddSyntax(f); err != nil {
 			return fmt.Errorf("schemas: parse %s: %w", e.Name(), err)
 		}
 	}

@@ -428,7 +428,7 @@ func processTypes(buildDir string, defaults map[string]string, out io.Writer) (m
 		pf, err := procfile.Parse(f)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("Procfile: %w", err)
+			return nil, fmt.Errorf("parse Procfile: %w", err)
 		}
 		types = pf.Map()
 		fmt.Fprintf(out, "       Procfile declares types -> %s\n", joinKeys(types))

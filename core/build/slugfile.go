@@ -143,7 +143,8 @@ func writeTar(ctx context.Context, w io.Writer, dir string) error {
 		hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
 		hdr.Format = tar.FormatPAX
 		hdr.PAXRecords = nil
-		hdr.Xattrs = nil //nolint:staticcheck // cleared for reproducible output
+		//lint:ignore SA1019 cleared for reproducible output
+		hdr.Xattrs = nil
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}

@@ -170,7 +170,8 @@ func Extract(r io.Reader, dest string, opts Options) error {
 			if err := root.Chmod(name, perm|0o700); err != nil {
 				return fmt.Errorf("entry %q: %w", h.Name, err)
 			}
-		case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // old archives use TypeRegA
+		//lint:ignore SA1019 old archives use TypeRegA
+		case tar.TypeReg, tar.TypeRegA:
 			total += h.Size
 			if total > max {
 				return fmt.Errorf("entry %q: slug larger than %d bytes: %w", h.Name, max, core.ErrInvalid)

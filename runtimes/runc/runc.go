@@ -419,6 +419,7 @@ func (r *Runtime) start(d *dyno) (core.DynoStatus, error) {
 		return core.DynoStatus{}, fmt.Errorf("start container: %w", err)
 	}
 	if consoleParent != nil {
+		//lint:ignore SA1019 the replacement is internal to runc; runc is pinned in go.mod
 		master, err := utils.RecvFile(consoleParent)
 		if err != nil {
 			return core.DynoStatus{}, fmt.Errorf("receive console: %w", err)
