@@ -3,7 +3,6 @@
 package access
 
 import (
-	"encoding/json"
 	"net/http"
 	"sort"
 
@@ -53,23 +52,12 @@ func list(e *cli.Env) *cobra.Command {
 		Short: "list who has access to an app",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			app, err := e.App(af)
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
-			c, err := e.Client()
-			if err != nil {
-				return err
-			}
-			var raw json.RawMessage
-			if err := c.List(e.Ctxt(), path(app), &raw); err != nil {
-				return err
-			}
-			if jsonOut {
-				return e.JSON(raw)
-			}
-			var cs []Collaborator
-			if err := cli.Decode(raw, &cs); err != nil {
+			cs, done, err := cli.ListItems[Collaborator](e, c, path(app), jsonOut)
+			if done || err != nil {
 				return err
 			}
 			e.Printf("%s", FormatList(app, cs))
@@ -89,11 +77,7 @@ func add(e *cli.Env) *cobra.Command {
 		Short:   "add a collaborator to an app",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
@@ -114,11 +98,7 @@ func remove(e *cli.Env) *cobra.Command {
 		Short:   "remove a collaborator from an app",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}

@@ -39,15 +39,8 @@ func list(e *cli.Env) *cobra.Command {
 			if all {
 				path = "/apps"
 			}
-			var raw json.RawMessage
-			if err := c.List(e.Ctxt(), path, &raw); err != nil {
-				return err
-			}
-			if jsonOut {
-				return e.JSON(raw)
-			}
-			var apps []apiclient.App
-			if err := cli.Decode(raw, &apps); err != nil {
+			apps, done, err := cli.ListItems[apiclient.App](e, c, path, jsonOut)
+			if done || err != nil {
 				return err
 			}
 			var acct apiclient.Account
@@ -179,11 +172,7 @@ func destroy(e *cli.Env) *cobra.Command {
 				}
 				af.App = args[0]
 			}
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
@@ -334,11 +323,7 @@ func info(e *cli.Env) *cobra.Command {
 			if len(args) == 1 {
 				af.App = args[0]
 			}
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
@@ -371,11 +356,7 @@ func rename(e *cli.Env) *cobra.Command {
 		Short:   "rename an app",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
@@ -425,11 +406,7 @@ func open(e *cli.Env) *cobra.Command {
 		Short:   "open the app in a web browser (prints the URL when there is none)",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}

@@ -68,6 +68,20 @@ func (e *Env) App(f AppFlags) (string, error) {
 	return name, err
 }
 
+// AppClient resolves the app like App and returns it with an API client:
+// the first two steps of every command that acts on one app.
+func (e *Env) AppClient(f AppFlags) (string, *apiclient.Client, error) {
+	app, err := e.App(f)
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := e.Client()
+	if err != nil {
+		return "", nil, err
+	}
+	return app, c, nil
+}
+
 func (e *Env) resolveApp(f AppFlags) (string, error) {
 	if f.App != "" {
 		return f.App, nil

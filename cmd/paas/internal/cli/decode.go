@@ -3,6 +3,8 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/paasd/paasd/cmd/paas/internal/apiclient"
 )
 
 // Decode unmarshals an API answer kept raw for --json into v.
@@ -48,3 +50,20 @@ func (e *Failure) Error() string { return e.Msg }
 
 // Failf returns a *Failure.
 func Failf(format string, args ...any) error { return &Failure{Msg: fmt.Sprintf(format, args...)} }
+
+// ListItems GETs the list at path, following Range pagination. With jsonOut
+// it prints the raw JSON and reports done; otherwise it decodes the items.
+// Commands return err when done or err is set.
+func ListItems[T any](e *Env, c *apiclient.Client, path string, jsonOut bool) (items []T, done bool, err error) {
+	var raw json.RawMessage
+	if err := c.List(e.Ctxt(), path, &raw); err != nil {
+		return nil, false, err
+	}
+	if jsonOut {
+		return nil, true, e.JSON(raw)
+	}
+	if err := Decode(raw, &items); err != nil {
+		return nil, false, err
+	}
+	return items, false, nil
+}

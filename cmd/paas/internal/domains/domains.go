@@ -53,23 +53,12 @@ func list(e *cli.Env) *cobra.Command {
 		Short: "list domains for an app",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			app, err := e.App(af)
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
-			c, err := e.Client()
-			if err != nil {
-				return err
-			}
-			var raw json.RawMessage
-			if err := c.List(e.Ctxt(), domainsPath(app), &raw); err != nil {
-				return err
-			}
-			if jsonOut {
-				return e.JSON(raw)
-			}
-			var ds []apiclient.Domain
-			if err := cli.Decode(raw, &ds); err != nil {
+			ds, done, err := cli.ListItems[apiclient.Domain](e, c, domainsPath(app), jsonOut)
+			if done || err != nil {
 				return err
 			}
 			e.Printf("%s", FormatList(app, ds))
@@ -89,11 +78,7 @@ func add(e *cli.Env) *cobra.Command {
 		Short: "add a domain to an app",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
@@ -129,11 +114,7 @@ func remove(e *cli.Env) *cobra.Command {
 		Short: "remove a domain from an app",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
@@ -153,11 +134,7 @@ func clear(e *cli.Env) *cobra.Command {
 		Short: "remove all custom domains from an app",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}

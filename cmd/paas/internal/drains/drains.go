@@ -42,23 +42,12 @@ func list(e *cli.Env) *cobra.Command {
 		Short: "list an app's log drains",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			app, err := e.App(af)
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
-			c, err := e.Client()
-			if err != nil {
-				return err
-			}
-			var raw json.RawMessage
-			if err := c.List(e.Ctxt(), drainsPath(app), &raw); err != nil {
-				return err
-			}
-			if jsonOut {
-				return e.JSON(raw)
-			}
-			var ds []apiclient.Drain
-			if err := cli.Decode(raw, &ds); err != nil {
+			ds, done, err := cli.ListItems[apiclient.Drain](e, c, drainsPath(app), jsonOut)
+			if done || err != nil {
 				return err
 			}
 			e.Printf("%s", FormatList(app, ds, extended))
@@ -79,11 +68,7 @@ func add(e *cli.Env) *cobra.Command {
 		Short: "add a log drain (syslog://, syslog+tls://, https://)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
@@ -114,11 +99,7 @@ func remove(e *cli.Env) *cobra.Command {
 		Short: "remove a log drain",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}

@@ -132,11 +132,7 @@ func logsCmd(e *cli.Env) *cobra.Command {
 			if req.Source != "" && req.Source != "app" && req.Source != "heroku" {
 				return cli.Usagef("--source must be app or heroku, not %q", req.Source)
 			}
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}

@@ -106,11 +106,7 @@ func list(e *cli.Env) *cobra.Command {
 		Aliases: []string{"ps:list", "dynos"},
 		Short:   "list dynos for an app",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
@@ -179,11 +175,7 @@ func scale(e *cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
@@ -304,11 +296,7 @@ func restart(e *cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
@@ -343,11 +331,7 @@ func stop(e *cli.Env) *cobra.Command {
 			if t == "" {
 				return cli.Usagef("Usage: paas ps:stop DYNO|TYPE\nMust specify a dyno (web.1) or a process type (web) to stop.")
 			}
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
@@ -385,11 +369,7 @@ func typ(e *cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}

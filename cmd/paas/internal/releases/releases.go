@@ -121,11 +121,7 @@ func list(e *cli.Env) *cobra.Command {
 		Short: "display the releases for an app",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
@@ -216,11 +212,7 @@ func info(e *cli.Env) *cobra.Command {
 		Short: "view detailed information for a release",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
@@ -258,11 +250,7 @@ func rollback(e *cli.Env) *cobra.Command {
 		Short:   "roll back to a previous release (default: the one before the current)",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			app, err := e.App(af)
-			if err != nil {
-				return err
-			}
-			c, err := e.Client()
+			app, c, err := e.AppClient(af)
 			if err != nil {
 				return err
 			}
