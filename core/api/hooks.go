@@ -42,6 +42,15 @@ type DynoAttacher interface {
 	Attach(ctx context.Context, app core.App, dyno string, tio core.AttachIO) (int, error)
 }
 
+// Rendezvous issues attach URLs for one-off dynos, as Heroku's rendezvous
+// service does for `heroku run` (package attach implements it).
+type Rendezvous interface {
+	// AttachURL returns a single-use rendezvous://HOST:PORT/SECRET URL for
+	// the dyno of app a; host is the name the client used to reach the API
+	// and size, if not zero, the terminal's size.
+	AttachURL(a core.App, dyno, host string, size core.TermSize) (string, error)
+}
+
 // RunRequest is POST /apps/{app}/dynos.
 type RunRequest struct {
 	Command    string            `json:"command"`
@@ -49,6 +58,9 @@ type RunRequest struct {
 	Size       string            `json:"size,omitempty"`
 	Type       string            `json:"type,omitempty"`
 	Attach     bool              `json:"attach,omitempty"`
+	// ForceNoTTY is sent by `heroku run --no-tty`; paasd's one-off dynos
+	// always get a terminal when attached.
+	ForceNoTTY bool `json:"force_no_tty,omitempty"`
 	TimeToLive int               `json:"time_to_live,omitempty"`
 }
 

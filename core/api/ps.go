@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/paasd/paasd/core/attach"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/paasd/paasd/core/attach"
 
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/store"
@@ -216,7 +219,20 @@ func (s *Server) createDyno(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.apiLog(r.Context(), a, "Starting process with command `%s` by user %s", req.Command, user(r).Email)
-	writeJSON(w, http.StatusCreated, renderDyno(a, d))
+	out := renderDyno(a, d)
+	if req.Attach && s.opts.Rendezvous != nil {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		u, err := s.opts.Rendezvous.AttachURL(a, d.Name, host, termSize(req.Env))
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		out.AttachURL = &u
+	}
+	writeJSON(w, http.StatusCreated, out)
 }
 
 // restartDynos is DELETE /apps/{app}/dynos[/{dyno}]: restart all dynos, a
@@ -458,4 +474,15 @@ func (s *Server) attachDyno(w http.ResponseWriter, r *http.Request) {
 		return at.Attach(ctx, a, dyno, tio)
 	}}
 	h.ServeHTTP(w, r)
+}
+
+// termSize reads the terminal size the Heroku CLI sends as the LINES and
+// COLUMNS env vars of a one-off dyno; zero when absent or not numbers.
+func termSize(env map[string]string) core.TermSize {
+	rows, err1 := strconv.ParseUint(env["LINES"], 10, 16)
+	cols, err2 := strconv.ParseUint(env["COLUMNS"], 10, 16)
+	if err1 != nil || err2 != nil {
+		return core.TermSize{}
+	}
+	return core.TermSize{Rows: uint16(rows), Cols: uint16(cols)}
 }

@@ -134,9 +134,20 @@ func TestAttachPTYEndToEnd(t *testing.T) {
 	// Ctrl-C travels as a byte; the pty turns it into SIGINT for sleep.
 	io.WriteString(stdinW, "echo st$((1+1))arted; sleep 100\n")
 	waitFor(t, out, "st2arted") // the echoed input line has no "st2arted"
-	io.WriteString(stdinW, "\x03")
-	io.WriteString(stdinW, "echo marker-$((40+2))\n")
-	waitFor(t, out, "marker-42")
+	// A SIGINT that lands between the shell's fork and sleep's exec is
+	// lost (and a ^C flushes typed-ahead input), so send both again until
+	// the marker shows.
+	deadline = time.Now().Add(60 * time.Second)
+	for !strings.Contains(out.String(), "marker-42") {
+		if time.Now().After(deadline) {
+			t.Fatalf("Ctrl-C never interrupted sleep: %q", out.String())
+		}
+		io.WriteString(stdinW, "\x03")
+		io.WriteString(stdinW, "echo marker-$((40+2))\n")
+		for end := time.Now().Add(3 * time.Second); time.Now().Before(end) && !strings.Contains(out.String(), "marker-42"); {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	io.WriteString(stdinW, "exit 7\n")
 
 	select {

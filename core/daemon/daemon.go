@@ -30,12 +30,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/api"
+	"github.com/paasd/paasd/core/attach"
 	"github.com/paasd/paasd/core/logplex"
 	"github.com/paasd/paasd/core/store"
 	"github.com/paasd/paasd/runtimes/runc"
@@ -51,6 +53,10 @@ type Config struct {
 	APIAddr string `json:"api_addr,omitempty"`
 	// RouterAddr is the HTTP router's listen address; default "127.0.0.1:8080".
 	RouterAddr string `json:"router_addr,omitempty"`
+	// RendezvousAddr is the TLS listen address of the rendezvous service
+	// that `heroku run` attaches through; default api_addr's host with its
+	// port + 1 (port 0 when api_addr's port is 0).
+	RendezvousAddr string `json:"rendezvous_addr,omitempty"`
 	// Runtime is the dyno runtime plugin reference; default "builtin:runc"
 	// when paasd runs as root, "builtin:process" otherwise.
 	Runtime string `json:"runtime,omitempty"`
@@ -94,6 +100,9 @@ func (c *Config) setDefaults() {
 	def(&c.DataDir, DefaultDataDir)
 	def(&c.APIAddr, DefaultAPIAddr)
 	def(&c.RouterAddr, DefaultRouterAddr)
+	if c.RendezvousAddr == "" {
+		c.RendezvousAddr = nextPort(c.APIAddr)
+	}
 	if os.Geteuid() == 0 {
 		def(&c.Runtime, DefaultRuntime)
 	} else {
@@ -106,9 +115,23 @@ func (c *Config) setDefaults() {
 	def(&c.AdminEmail, DefaultAdminEmail)
 }
 
+// nextPort is addr's host with its port + 1; port 0 stays 0, and an
+// address that is not host:port is returned as is (Validate names it).
+func nextPort(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n == 0 || n >= 65535 {
+		return net.JoinHostPort(host, "0")
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n+1))
+}
+
 // Validate checks every field and names the first one that is wrong.
 func (c Config) Validate() error {
-	for _, a := range []struct{ name, v string }{{"api_addr", c.APIAddr}, {"router_addr", c.RouterAddr}} {
+	for _, a := range []struct{ name, v string }{{"api_addr", c.APIAddr}, {"router_addr", c.RouterAddr}, {"rendezvous_addr", c.RendezvousAddr}} {
 		if _, _, err := net.SplitHostPort(a.v); err != nil {
 			return fmt.Errorf("%s %q is not host:port: %w", a.name, a.v, core.ErrInvalid)
 		}
@@ -235,6 +258,7 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	fs.StringVar(&flagCfg.DataDir, "data", "", "data directory (default "+DefaultDataDir+")")
 	fs.StringVar(&flagCfg.APIAddr, "api-addr", "", "Platform API listen address (default "+DefaultAPIAddr+")")
 	fs.StringVar(&flagCfg.RouterAddr, "router-addr", "", "router listen address (default "+DefaultRouterAddr+")")
+	fs.StringVar(&flagCfg.RendezvousAddr, "rendezvous-addr", "", "`heroku run` attach (TLS) listen address (default: API port + 1)")
 	fs.StringVar(&flagCfg.Runtime, "runtime", "", "dyno runtime plugin reference (default "+DefaultRuntime+" as root, "+DefaultRuntimeNonRoot+" otherwise)")
 	fs.StringVar(&flagCfg.Router, "router", "", "router plugin reference (default "+DefaultRouter+")")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
@@ -267,6 +291,7 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	over(&cfg.DataDir, flagCfg.DataDir)
 	over(&cfg.APIAddr, flagCfg.APIAddr)
 	over(&cfg.RouterAddr, flagCfg.RouterAddr)
+	over(&cfg.RendezvousAddr, flagCfg.RendezvousAddr)
 	over(&cfg.Runtime, flagCfg.Runtime)
 	over(&cfg.Router, flagCfg.Router)
 	over(&cfg.LogLevel, flagCfg.LogLevel)
@@ -307,6 +332,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 		return err
 	}
 	defer parts.close()
+	rln, err := listenRendezvous(cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer rln.Close()
+	_, rport, _ := net.SplitHostPort(rln.Addr().String())
+	rz := &attach.Rendezvous{Dynos: parts.platform, Port: rport, Logger: log}
+	go rz.Serve(rln)
 	_, routerPort, _ := net.SplitHostPort(parts.routerAddr)
 	// New apps get the default stack: the host's own system directories,
 	// mounted read-only into every dyno (docs/runtimes.md tells how to
@@ -314,7 +348,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 	apiSrv := api.New(parts.platform.Store(st), api.Options{Logger: log, AppDomain: cfg.AppDomain, RouterPort: routerPort, GitURL: "http://" + addr,
 		Stack: runc.HostStack,
 		Dynos: parts.platform, APILog: parts.platform, LogSessions: parts.platform, Routes: parts.platform, Drains: parts.platform,
-		Builder: parts.deployer})
+		Builder: parts.deployer, Rendezvous: rz})
 	mux := http.NewServeMux()
 	mux.Handle("GET /log-sessions/{id}", parts.sessions)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -340,7 +374,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("paasd started", "api", "http://"+addr, "data", cfg.DataDir, "router", "http://"+parts.routerAddr, "runtime", cfg.Runtime)
+	log.Info("paasd started", "api", "http://"+addr, "data", cfg.DataDir, "router", "http://"+parts.routerAddr, "runtime", cfg.Runtime,
+		"rendezvous", rln.Addr().String(), "heroku_run_ca", "NODE_EXTRA_CA_CERTS="+filepath.Join(cfg.DataDir, RendezvousCertFile))
 	if opts.RouterReady != nil {
 		opts.RouterReady(parts.routerAddr)
 	}

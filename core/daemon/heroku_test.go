@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -35,15 +36,10 @@ func (d *daemon) post(t *testing.T, path string, body any) map[string]any {
 	return m
 }
 
-// TestHerokuCLI drives paasd with the official Heroku CLI (installed by
-// scripts/setup.d/30-heroku-cli.sh), pointed at the real API with
-// HEROKU_HOST and HEROKU_API_KEY.
-func TestHerokuCLI(t *testing.T) {
-	testenv.Short(t, "runs the Heroku CLI (node) many times")
-	heroku := testenv.NeedCommand(t, "heroku")
-	d := startDaemon(t)
-	home := t.TempDir()
-	env := append(os.Environ(),
+// herokuEnv is the environment that points the Heroku CLI at d, with its
+// own HOME and the rendezvous certificate trusted for `heroku run`.
+func herokuEnv(home string, d *daemon) []string {
+	return append(os.Environ(),
 		"HOME="+home,
 		"XDG_CACHE_HOME="+home+"/.cache",
 		"XDG_CONFIG_HOME="+home+"/.config",
@@ -55,7 +51,19 @@ func TestHerokuCLI(t *testing.T) {
 		"DISABLE_TELEMETRY=true",
 		"FORCE_COLOR=0",
 		"NO_COLOR=1",
+		"NODE_EXTRA_CA_CERTS="+filepath.Join(d.dataDir, RendezvousCertFile),
 	)
+}
+
+// TestHerokuCLI drives paasd with the official Heroku CLI (installed by
+// scripts/setup.d/30-heroku-cli.sh), pointed at the real API with
+// HEROKU_HOST and HEROKU_API_KEY.
+func TestHerokuCLI(t *testing.T) {
+	testenv.Short(t, "runs the Heroku CLI (node) many times")
+	heroku := testenv.NeedCommand(t, "heroku")
+	d := startDaemon(t)
+	home := t.TempDir()
+	env := herokuEnv(home, d)
 	run := func(t *testing.T, args ...string) string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -1,0 +1,107 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paasd/paasd/internal/testenv"
+)
+
+// TestHerokuRun: the official Heroku CLI's `heroku run` starts a one-off
+// dyno in paasd and attaches to it through the rendezvous service (TLS,
+// paasd's self-signed certificate trusted with NODE_EXTRA_CA_CERTS): the
+// dyno sees the app's config vars and its name, stdin reaches it, and
+// --exit-code passes the exit status through. Both runtimes when root.
+func TestHerokuRun(t *testing.T) {
+	testenv.Short(t, "runs the Heroku CLI against real one-off dynos")
+	heroku := testenv.NeedCommand(t, "heroku")
+	runtimes := []string{"builtin:process"}
+	if os.Geteuid() == 0 {
+		runtimes = append(runtimes, "builtin:runc")
+	} else if testenv.InCI() {
+		t.Fatal("CI runs as root: the runc runtime must be tested")
+	}
+	for _, rt := range runtimes {
+		t.Run(strings.TrimPrefix(rt, "builtin:"), func(t *testing.T) {
+			d := startDaemon(t, "--runtime", rt)
+			const app = "runner"
+			if code, a := d.call(t, "POST", "/apps", map[string]any{"name": app}); code != 201 {
+				t.Fatalf("create app: %d %v", code, a)
+			}
+			d.call(t, "PATCH", "/apps/"+app+"/config-vars", map[string]any{"GREETING": "hi there"})
+			sum := writeSlug(t, d.dataDir, map[string]string{"hello.sh": "#!/bin/sh\necho \"$GREETING from $DYNO\"\n"})
+			code, slug := d.call(t, "POST", "/apps/"+app+"/slugs", map[string]any{"process_types": map[string]string{}, "checksum": sum})
+			if code != 201 {
+				t.Fatalf("create slug: %d %v", code, slug)
+			}
+			if code, rel := d.call(t, "POST", "/apps/"+app+"/releases", map[string]any{"slug": slug["id"]}); code != 201 {
+				t.Fatalf("release: %d %v", code, rel)
+			}
+			home := t.TempDir()
+			run := func(stdin string, args ...string) (string, int) {
+				t.Helper()
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+				defer cancel()
+				cmd := exec.CommandContext(ctx, heroku, args...)
+				cmd.Env = herokuEnv(home, d)
+				cmd.Dir = home
+				cmd.Stdin = strings.NewReader(stdin)
+				out, err := cmd.CombinedOutput()
+				var ee *exec.ExitError
+				switch {
+				case err == nil:
+					return string(out), 0
+				case errors.As(err, &ee):
+					return string(out), ee.ExitCode()
+				default:
+					t.Fatalf("heroku %s: %v\n%s", strings.Join(args, " "), err, out)
+					return "", -1
+				}
+			}
+			steps := []struct {
+				desc, stdin string
+				args        []string
+				code        int
+				want        []string
+			}{
+				{"config vars and dyno name", "", []string{"run", "-x", "-a", app, "--", "sh", "hello.sh"}, 0, []string{"hi there from run."}},
+				{"exit code passed through", "", []string{"run", "-x", "-a", app, "--", "sh", "-c", "exit 3"}, 3, nil},
+				{"stdin reaches the dyno", "piped-line\n", []string{"run", "-a", app, "--", "cat"}, 0, []string{"piped-line"}},
+				{"env flag", "", []string{"run", "-x", "-a", app, "--env", "EXTRA=yes", "--", "echo", "extra=$EXTRA"}, 0, []string{"extra=yes"}},
+			}
+			for _, st := range steps {
+				t.Run(st.desc, func(t *testing.T) {
+					out, code := run(st.stdin, st.args...)
+					if code != st.code {
+						t.Fatalf("heroku %s: exit %d, want %d\n%s\npaasd log:\n%s", strings.Join(st.args, " "), code, st.code, out, d.logs.String())
+					}
+					for _, w := range st.want {
+						if !strings.Contains(out, w) {
+							t.Fatalf("heroku %s: output lacks %q:\n%s", strings.Join(st.args, " "), w, out)
+						}
+					}
+				})
+			}
+			// The one-off dynos are gone when done (the last one may still
+			// be on its way out).
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				code, ds := d.callList(t, "/apps/"+app+"/dynos")
+				if code == 200 && len(ds) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("dynos after the runs: %d %v", code, ds)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(d.dataDir, RendezvousKeyFile)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
