@@ -53,15 +53,15 @@ type Rendezvous interface {
 
 // RunRequest is POST /apps/{app}/dynos.
 type RunRequest struct {
-	Command    string            `json:"command"`
-	Env        map[string]string `json:"env,omitempty"`
-	Size       string            `json:"size,omitempty"`
-	Type       string            `json:"type,omitempty"`
-	Attach     bool              `json:"attach,omitempty"`
+	Command string            `json:"command"`
+	Env     map[string]string `json:"env,omitempty"`
+	Size    string            `json:"size,omitempty"`
+	Type    string            `json:"type,omitempty"`
+	Attach  bool              `json:"attach,omitempty"`
 	// ForceNoTTY is sent by `heroku run --no-tty`; paasd's one-off dynos
 	// always get a terminal when attached.
 	ForceNoTTY bool `json:"force_no_tty,omitempty"`
-	TimeToLive int               `json:"time_to_live,omitempty"`
+	TimeToLive int  `json:"time_to_live,omitempty"`
 }
 
 // Builder runs builds. paasd's build pipeline implements it.
