@@ -18,6 +18,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -332,11 +333,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 		return err
 	}
 	defer parts.close()
-	rln, err := listenRendezvous(cfg)
+	tlsCfg, err := serverTLS(cfg)
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	rawRln, err := net.Listen("tcp", cfg.RendezvousAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("rendezvous: %w", err)
+	}
+	rln := tls.NewListener(rawRln, tlsCfg)
 	defer rln.Close()
 	_, rport, _ := net.SplitHostPort(rln.Addr().String())
 	rz := &attach.Rendezvous{Dynos: parts.platform, Port: rport, Logger: log}
@@ -373,9 +380,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 	}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	// The API port answers HTTP and HTTPS (git remotes the Heroku CLI
+	// writes are https://).
+	go func() { errc <- srv.Serve(newSniffListener(ln, tlsCfg)) }()
 	log.Info("paasd started", "api", "http://"+addr, "data", cfg.DataDir, "router", "http://"+parts.routerAddr, "runtime", cfg.Runtime,
-		"rendezvous", rln.Addr().String(), "heroku_run_ca", "NODE_EXTRA_CA_CERTS="+filepath.Join(cfg.DataDir, RendezvousCertFile))
+		"rendezvous", rln.Addr().String(), "tls_cert", filepath.Join(cfg.DataDir, TLSCertFile))
 	if opts.RouterReady != nil {
 		opts.RouterReady(parts.routerAddr)
 	}

@@ -51,7 +51,8 @@ func herokuEnv(home string, d *daemon) []string {
 		"DISABLE_TELEMETRY=true",
 		"FORCE_COLOR=0",
 		"NO_COLOR=1",
-		"NODE_EXTRA_CA_CERTS="+filepath.Join(d.dataDir, RendezvousCertFile),
+		"NODE_EXTRA_CA_CERTS="+filepath.Join(d.dataDir, TLSCertFile),
+		"GIT_SSL_CAINFO="+filepath.Join(d.dataDir, TLSCertFile),
 	)
 }
 

@@ -99,9 +99,80 @@ func TestHerokuRun(t *testing.T) {
 					t.Fatalf("dynos after the runs: %d %v", code, ds)
 				}
 			}
-			if _, err := os.Stat(filepath.Join(d.dataDir, RendezvousKeyFile)); err != nil {
+			if _, err := os.Stat(filepath.Join(d.dataDir, TLSKeyFile)); err != nil {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestHerokuCreateAndPush is the first-app flow a Heroku user types:
+// `heroku create` in a git repository adds the "heroku" remote (the CLI
+// always writes https://<api host>/APP.git), `git push heroku main` goes
+// over TLS to paasd's API port (which answers HTTP and HTTPS) with the API
+// token from ~/.netrc as `heroku login` leaves it, and the app serves.
+func TestHerokuCreateAndPush(t *testing.T) {
+	testenv.Short(t, "runs the Heroku CLI, git and a real build")
+	heroku := testenv.NeedCommand(t, "heroku")
+	git := testenv.NeedCommand(t, "git")
+	testenv.NeedCommand(t, "python3")
+	rt := "builtin:process"
+	if os.Geteuid() == 0 {
+		rt = "builtin:runc"
+	}
+	d, router := startDaemonWithRouter(t, filepath.Join(t.TempDir(), "data"), "--runtime", rt)
+	defer func() { d.stop(t) }()
+	home, src := t.TempDir(), t.TempDir()
+	host := strings.TrimPrefix(d.url, "http://")
+	hostname, _, _ := strings.Cut(host, ":")
+	netrc := "machine " + hostname + "\n  login admin@paasd.local\n  password " + d.token + "\n"
+	if err := os.WriteFile(filepath.Join(home, ".netrc"), []byte(netrc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(herokuEnv(home, d), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_TERMINAL_PROMPT=0")
+	run := func(name string, args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, name, args...)
+		cmd.Env, cmd.Dir = env, src
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s\npaasd log:\n%s", filepath.Base(name), strings.Join(args, " "), err, out, d.logs.String())
+		}
+		return string(out)
+	}
+	files := map[string]string{"Procfile": "web: python3 -m http.server $PORT\n", "index.html": "<h1>pushed over https</h1>\n"}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(git, "init", "-q", "-b", "main")
+	run(git, "add", "-A")
+	run(git, "commit", "-qm", "first")
+	if out := run(heroku, "create", "pushy"); !strings.Contains(out, "https://"+host+"/pushy.git") {
+		t.Fatalf("heroku create output lacks the git URL:\n%s", out)
+	}
+	if remote := strings.TrimSpace(run(git, "remote", "get-url", "heroku")); remote != "https://"+host+"/pushy.git" {
+		t.Fatalf("heroku remote = %q", remote)
+	}
+	if out := run(git, "push", "heroku", "main"); !strings.Contains(out, "Released v") {
+		t.Fatalf("push output lacks the release:\n%s", out)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		c, b, err := routed(router, "pushy", "/")
+		if err == nil && c == 200 && strings.Contains(b, "pushed over https") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no 200 from the pushed app: %d %q %v", c, b, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if out := run(heroku, "releases", "-a", "pushy"); !strings.Contains(out, "Deploy") {
+		t.Fatalf("heroku releases after the push:\n%s", out)
 	}
 }
