@@ -176,3 +176,47 @@ func TestHerokuCreateAndPush(t *testing.T) {
 		t.Fatalf("heroku releases after the push:\n%s", out)
 	}
 }
+
+// TestHerokuLogsTail: `heroku logs --tail` stays connected to paasd's log
+// session (Server-Sent Events, as the CLI asks for) and shows lines written
+// after it started: here the API's line for a config change.
+func TestHerokuLogsTail(t *testing.T) {
+	testenv.Short(t, "runs the Heroku CLI")
+	heroku := testenv.NeedCommand(t, "heroku")
+	d := startDaemon(t)
+	if code, a := d.call(t, "POST", "/apps", map[string]any{"name": "tailed"}); code != 201 {
+		t.Fatalf("create app: %d %v", code, a)
+	}
+	home := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, heroku, "logs", "--tail", "-a", "tailed")
+	cmd.Env, cmd.Dir = herokuEnv(home, d), home
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() { _ = cmd.Process.Kill(); <-exited }()
+	waitOut := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(2 * time.Minute)
+		for !strings.Contains(out.String(), want) {
+			select {
+			case err := <-exited:
+				t.Fatalf("heroku logs --tail exited: %v\n%s", err, out.String())
+			case <-time.After(50 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("heroku logs --tail never showed %q:\n%s", want, out.String())
+			}
+		}
+	}
+	// The history comes first (so the session is open), then a line
+	// written afterwards arrives live.
+	waitOut("Release v1 created")
+	d.call(t, "PATCH", "/apps/tailed/config-vars", map[string]any{"LIVE": "x"})
+	waitOut("Set LIVE config vars")
+}
