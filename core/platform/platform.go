@@ -120,9 +120,14 @@ func (p *Platform) Start(ctx context.Context) error {
 // Close stops supervising; dynos keep running for the next paasd to adopt.
 func (p *Platform) Close() { p.mgr.Close() }
 
-// SlugPath is where the tarball of slug lives: SlugDir/<hex sha256>.tgz.
+// SlugPath is where the tarball of slug lives: SlugDir/<hex sha256>.tgz;
+// "" for a slug without a checksum, which has no tarball: its dynos get an
+// empty /app and run commands from the stack.
 func (p *Platform) SlugPath(s core.Slug) string {
 	sum := strings.TrimPrefix(strings.ToLower(s.Checksum), "sha256:")
+	if sum == "" {
+		return ""
+	}
 	return filepath.Join(p.opts.SlugDir, sum+".tgz")
 }
 
@@ -139,7 +144,7 @@ func (p *Platform) Converge(ctx context.Context, appID string) error {
 	if err != nil {
 		return fmt.Errorf("converge %s: %w", appID, err)
 	}
-	d, err := p.desired(ctx, app)
+	d, _, err := p.desired(ctx, app)
 	if err != nil {
 		return err
 	}
@@ -149,23 +154,24 @@ func (p *Platform) Converge(ctx context.Context, appID string) error {
 	return p.SyncRoutes(ctx, appID)
 }
 
-// desired reads what should run for app.
-func (p *Platform) desired(ctx context.Context, app core.App) (dynos.Desired, error) {
-	d := dynos.Desired{App: app.Name, AppID: app.ID, Stack: app.Stack}
+// desired reads what should run for app; deployed reports whether the
+// current release has a slug.
+func (p *Platform) desired(ctx context.Context, app core.App) (d dynos.Desired, deployed bool, err error) {
+	d = dynos.Desired{App: app.Name, AppID: app.ID, Stack: app.Stack}
 	rel, err := p.opts.Store.CurrentRelease(ctx, app.ID)
 	if errors.Is(err, core.ErrNotFound) {
-		return d, nil
+		return d, false, nil
 	}
 	if err != nil {
-		return d, fmt.Errorf("converge %s: current release: %w", app.Name, err)
+		return d, false, fmt.Errorf("converge %s: current release: %w", app.Name, err)
 	}
 	d.Release, d.ReleaseID, d.Config = rel.Version, rel.ID, rel.Config
 	if rel.SlugID == "" {
-		return d, nil // config-only release: nothing to run yet
+		return d, false, nil // config-only release: nothing to run yet
 	}
 	slug, err := p.opts.Store.GetSlug(ctx, app.ID, rel.SlugID)
 	if err != nil {
-		return d, fmt.Errorf("converge %s: slug of v%d: %w", app.Name, rel.Version, err)
+		return d, false, fmt.Errorf("converge %s: slug of v%d: %w", app.Name, rel.Version, err)
 	}
 	d.Slug = p.SlugPath(slug)
 	if slug.Stack != "" {
@@ -173,7 +179,7 @@ func (p *Platform) desired(ctx context.Context, app core.App) (dynos.Desired, er
 	}
 	forms, err := p.opts.Store.ListFormation(ctx, app.ID)
 	if err != nil {
-		return d, fmt.Errorf("converge %s: formation: %w", app.Name, err)
+		return d, false, fmt.Errorf("converge %s: formation: %w", app.Name, err)
 	}
 	for _, f := range forms {
 		cmd := slug.ProcessTypes[f.Type]
@@ -185,16 +191,16 @@ func (p *Platform) desired(ctx context.Context, app core.App) (dynos.Desired, er
 		}
 		d.Processes = append(d.Processes, dynos.Process{Type: f.Type, Command: cmd, Quantity: f.Quantity, Size: strings.ToLower(f.Size)})
 	}
-	return d, nil
+	return d, true, nil
 }
 
 // Run implements api.DynoManager: a one-off dyno on the current release.
 func (p *Platform) Run(ctx context.Context, app core.App, req api.RunRequest) (core.Dyno, error) {
-	d, err := p.desired(ctx, app)
+	d, deployed, err := p.desired(ctx, app)
 	if err != nil {
 		return core.Dyno{}, err
 	}
-	if d.Slug == "" {
+	if !deployed {
 		return core.Dyno{}, fmt.Errorf("app %s has no deployed release to run: %w", app.Name, core.ErrConflict)
 	}
 	// Apply makes sure the manager knows the current release even when no

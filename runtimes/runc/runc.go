@@ -459,7 +459,7 @@ func (r *Runtime) prepareApp(d *dyno) (specs.Mount, error) {
 	if err := os.MkdirAll(app, 0o755); err != nil {
 		return specs.Mount{}, err
 	}
-	if !r.overlay {
+	if !r.overlay || d.rec.Spec.Slug == "" {
 		if d.rec.Spec.Slug != "" {
 			if err := slug.ExtractFile(d.rec.Spec.Slug, app); err != nil {
 				return specs.Mount{}, err
