@@ -80,6 +80,9 @@ type Options struct {
 	Routes RouteSyncer
 	// Drains is told about drain changes; nil does nothing.
 	Drains DrainSyncer
+	// Sources hands out source upload URLs (POST /sources); nil answers
+	// 501.
+	Sources Sources
 	// Rendezvous issues attach_url for one-off dynos created with attach:
 	// true (`heroku run`); nil leaves attach_url null.
 	Rendezvous Rendezvous

@@ -62,6 +62,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /apps/{app}/builds", s.createBuild)
 	m.HandleFunc("GET /apps/{app}/builds/{build}", s.getBuild)
 	m.HandleFunc("POST /apps/{app}/slugs", s.createSlug)
+	m.HandleFunc("POST /sources", s.createSource)
+	m.HandleFunc("POST /apps/{app}/sources", s.createSource)
 	m.HandleFunc("GET /apps/{app}/slugs/{slug}", s.getSlug)
 
 	m.HandleFunc("GET /addons", s.listAllAddons)

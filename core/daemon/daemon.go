@@ -39,6 +39,7 @@ import (
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/api"
 	"github.com/paasd/paasd/core/attach"
+	"github.com/paasd/paasd/core/blobs"
 	"github.com/paasd/paasd/core/logplex"
 	"github.com/paasd/paasd/core/store"
 	"github.com/paasd/paasd/runtimes/runc"
@@ -349,15 +350,23 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 	rz := &attach.Rendezvous{Dynos: parts.platform, Port: rport, Logger: log}
 	go rz.Serve(rln)
 	_, routerPort, _ := net.SplitHostPort(parts.routerAddr)
+	blobKey, err := blobs.LoadKey(filepath.Join(cfg.DataDir, "blobs.key"))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	blobStore := &blobs.Store{BaseURL: "http://" + addr, SourceDir: filepath.Join(cfg.DataDir, "sources"),
+		SlugDir: filepath.Join(cfg.DataDir, "slugs"), Key: blobKey}
 	// New apps get the default stack: the host's own system directories,
 	// mounted read-only into every dyno (docs/runtimes.md tells how to
 	// add others).
 	apiSrv := api.New(parts.platform.Store(st), api.Options{Logger: log, AppDomain: cfg.AppDomain, RouterPort: routerPort, GitURL: "http://" + addr,
 		Stack: runc.HostStack,
 		Dynos: parts.platform, APILog: parts.platform, LogSessions: parts.platform, Routes: parts.platform, Drains: parts.platform,
-		Builder: parts.deployer, Rendezvous: rz})
+		Builder: parts.deployer, Rendezvous: rz, Sources: blobStore, SlugBlobs: blobs.SlugBlobs{Store: blobStore}})
 	mux := http.NewServeMux()
 	mux.Handle("GET /log-sessions/{id}", parts.sessions)
+	mux.Handle("/blobs/", blobStore)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := st.Stats(r.Context()); err != nil {
 			http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
