@@ -431,8 +431,17 @@ func TestFormationDomainsDrainsMaintenance(t *testing.T) {
 	p.fails(2, "ps:stop", "-a", "web1")
 	// web1's slug has no tarball, so its one-off dyno starts in an empty
 	// /app; its exit code is passed on (TestRunInRealDyno runs a real slug).
-	r = p.fails(4, "run", "-a", "web1", "--", "sh", "-c", "exit 4")
-	contains(t, "run", r.err, "Running `sh -c exit 4` on ⬢ web1... ")
+	r = p.fails(4, "run", "-a", "web1", "--", "exit", "4")
+	contains(t, "run", r.err, "Running `exit 4` on ⬢ web1... ")
+	// Piped input ends as a terminal's ^D: the shell exits.
+	r = p.run("echo piped; exit 5\n", nil, "run", "-a", "web1", "bash")
+	if r.code != 5 || !strings.Contains(r.out, "piped") {
+		t.Fatalf("paas run bash < script: exit %d, out %q", r.code, r.out)
+	}
+	r = p.run("", nil, "run", "-a", "web1", "--", "cat")
+	if r.code != 0 {
+		t.Fatalf("paas run cat < /dev/null: exit %d, out %q, err %q", r.code, r.out, r.err)
+	}
 
 	r = p.ok("domains:add", "-a", "web1", "www.example.com")
 	contains(t, "domains:add", r.err, "Adding www.example.com to ⬢ web1... done", "DNS Target")

@@ -34,7 +34,14 @@ func Attach(ctx context.Context, id string, f *os.File, aio core.AttachIO, done 
 		}
 	}
 	if aio.Stdin != nil {
-		go func() { _, _ = io.Copy(f, aio.Stdin) }()
+		go func() {
+			// The end of the client's input is what a terminal sends for
+			// it: ^D (VEOF in canonical mode), so a shell reading the
+			// terminal exits instead of waiting for ever.
+			if _, err := io.Copy(f, aio.Stdin); err == nil {
+				_, _ = f.Write([]byte{4})
+			}
+		}()
 	}
 	outDone := make(chan struct{})
 	go func() {

@@ -200,18 +200,10 @@ func attached(e *cli.Env) *cobra.Command {
 					}()
 				}
 			} else {
-				// Without a terminal, Ctrl-C arrives as SIGINT and the end of
-				// piped input is just EOF: pass both on as the bytes a
-				// terminal would have sent (^C, and ^D so that a shell
-				// reading the dyno's terminal exits).
+				// Without a terminal, Ctrl-C arrives as SIGINT: pass it on as
+				// the byte a terminal would have sent.
 				pr, pw := io.Pipe()
-				go func() {
-					_, err := io.Copy(pw, e.In)
-					if err == nil {
-						_, err = pw.Write([]byte{4})
-					}
-					pw.CloseWithError(err)
-				}()
+				go func() { _, err := io.Copy(pw, e.In); pw.CloseWithError(err) }()
 				sigint := make(chan os.Signal, 1)
 				signal.Notify(sigint, os.Interrupt)
 				defer signal.Stop(sigint)
