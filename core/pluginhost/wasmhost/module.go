@@ -65,9 +65,21 @@ func (o *Opener) OpenModule(ctx context.Context, path string, contract core.Cont
 	if pages > 65536 {
 		pages = 65536
 	}
+	// Time limits: an instrumented module checks its call's context itself
+	// (instrument.go); a module the rewriter cannot instrument runs with
+	// wazero's WithCloseOnContextDone, slower per call but as safe.
+	code, ierr := instrument(bin)
+	if errors.Is(ierr, errReserved) {
+		return nil, fmt.Errorf("%s is not a valid paasd Wasm plugin: %w: %w", path, ierr, core.ErrInvalid)
+	}
+	instrumented := ierr == nil
 	cfg := wazero.NewRuntimeConfig().
-		WithMemoryLimitPages(uint32(pages)).
-		WithCloseOnContextDone(true)
+		WithMemoryLimitPages(uint32(pages))
+	if !instrumented {
+		o.opts.Logger.Info("wasm module not instrumented; time limits use wazero's context watching", "module", path, "reason", ierr)
+		cfg = cfg.WithCloseOnContextDone(true)
+		code = bin
+	}
 	if c := o.compilationCache(); c != nil {
 		cfg = cfg.WithCompilationCache(c)
 	}
@@ -80,7 +92,12 @@ func (o *Opener) OpenModule(ctx context.Context, path string, contract core.Cont
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		return fail(fmt.Errorf("wasm module %s: instantiate WASI: %w: %w", path, err, core.ErrPluginFailed))
 	}
-	m.cm, err = rt.CompileModule(ctx, bin)
+	if instrumented {
+		if err := instantiateInstrument(ctx, rt); err != nil {
+			return fail(fmt.Errorf("wasm module %s: instantiate %s: %w: %w", path, InstrumentModule, err, core.ErrPluginFailed))
+		}
+	}
+	m.cm, err = compile(ctx, rt, code)
 	if err != nil {
 		return fail(fmt.Errorf("%s is not a valid WebAssembly module: %w: %w", path, err, core.ErrInvalid))
 	}
@@ -95,6 +112,16 @@ func (o *Opener) OpenModule(ctx context.Context, path string, contract core.Cont
 	}
 	m.idle <- inst
 	return m, nil
+}
+
+// compile compiles code; a panic in wazero is an invalid module.
+func compile(ctx context.Context, rt wazero.Runtime, code []byte) (cm wazero.CompiledModule, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			cm, err = nil, fmt.Errorf("the compiler panicked: %v", r)
+		}
+	}()
+	return rt.CompileModule(ctx, code)
 }
 
 // checkExports checks that the module exports the ABI's functions with the
@@ -193,6 +220,10 @@ func (m *Module) newInstance(ctx context.Context, mounts []Mount, checkVersion b
 		return nil, m.classify(ictx, "instantiate", err, inst)
 	}
 	inst.mod = mod
+	if err := m.ctxErr(ictx, ExportInitialize); err != nil {
+		inst.close()
+		return nil, err
+	}
 	if init := mod.ExportedFunction(ExportInitialize); init != nil {
 		if _, err := init.Call(ictx); err != nil {
 			inst.close()
@@ -267,6 +298,9 @@ func (m *Module) invoke(ctx context.Context, inst *instance, method string, req 
 	if uint64(n) > uint64(m.opts.MemoryLimit) {
 		return nil, fmt.Errorf("%s: %s request of %d bytes exceeds the module's memory limit of %d bytes: %w", m.path, method, n, m.opts.MemoryLimit, core.ErrInvalid)
 	}
+	if err := m.ctxErr(ctx, method); err != nil {
+		return nil, err // the guest was not entered: the instance is fine
+	}
 	stack := inst.stack[:]
 	if uint32(n) > inst.bufCap || inst.bufCap == 0 {
 		// Grow the guest's input buffer; it is reused by later calls, so
@@ -312,7 +346,7 @@ func (m *Module) classify(ctx context.Context, fn string, err error, inst *insta
 		case sys.ExitCodeContextCanceled:
 			return fmt.Errorf("%s: %s stopped: the caller cancelled: %w: %w", m.path, fn, context.Canceled, core.ErrUnavailable)
 		}
-		if errors.Is(ctx.Err(), context.Canceled) && m.isClosed() {
+		if m.isClosed() {
 			return fmt.Errorf("%s: %s: %w: %w", m.path, fn, errClosed, core.ErrUnavailable)
 		}
 		return fmt.Errorf("%s: %s: the guest exited with code %d%s: %w", m.path, fn, exit.ExitCode(), inst.stderr.note(), core.ErrPluginFailed)
@@ -324,6 +358,20 @@ func (m *Module) classify(ctx context.Context, fn string, err error, inst *insta
 		return fmt.Errorf("%s: %s: %w: %w", m.path, fn, errClosed, core.ErrUnavailable)
 	}
 	return fmt.Errorf("%s: %s: the guest trapped: %w%s: %w", m.path, fn, &trapError{err}, inst.stderr.note(), core.ErrPluginFailed)
+}
+
+// ctxErr is the error for a call whose context is already done, or nil.
+// Calls check it before entering the guest: an instrumented guest would
+// only notice at its first budget check.
+func (m *Module) ctxErr(ctx context.Context, fn string) error {
+	switch err := ctx.Err(); {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %s not started: the call's time limit had passed: %w", m.path, fn, core.ErrTimeout)
+	default:
+		return fmt.Errorf("%s: %s not started: the caller cancelled: %w: %w", m.path, fn, err, core.ErrUnavailable)
+	}
 }
 
 // trapError is a wazero trap whose message is its first line ("wasm error:
