@@ -238,6 +238,8 @@ func rewrite(bin []byte) []byte {
 			if body == nil {
 				continue
 			}
+		case 4, 5:
+			checkTablesOrMemories(s.id, body)
 		case 7:
 			body = rw.rewriteExports(body)
 		case 8:
@@ -323,6 +325,21 @@ func limits(r *reader) {
 		r.u32()
 	default:
 		fail(errUninstrumentable, "limits flag 0x%02x (shared memory, threads or memory64)", f)
+	}
+}
+
+// checkTablesOrMemories refuses tables and memories of proposals the
+// rewriter does not know (shared memory, memory64, table initializers).
+func checkTablesOrMemories(id byte, body []byte) {
+	r := &reader{b: body}
+	for range r.u32() {
+		if id == 4 {
+			refType(r.byte())
+		}
+		limits(r)
+	}
+	if !r.eof() {
+		fail(errMalformed, "section %d has trailing bytes", id)
 	}
 }
 

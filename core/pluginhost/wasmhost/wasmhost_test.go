@@ -184,6 +184,8 @@ func TestLoadErrors(t *testing.T) {
 			msg: []string{"ABI version 2", "version 1"}},
 		{desc: "version ok but no call export", path: write("v1.wasm", abiVersionModule(1)), want: core.ErrInvalid,
 			msg: []string{"paasd_alloc"}},
+		{desc: "imports from the host's reserved module", path: write("reserved.wasm", reservedImportModule()), want: core.ErrInvalid,
+			msg: []string{wasmhost.InstrumentModule, "reserved"}},
 		{desc: "guest does not implement its declared contract", path: guests["wrongcontract"], want: core.ErrPluginFailed,
 			msg: []string{`declares the "drain" contract`}},
 		{desc: "guest of another contract", path: guests["drain"], contract: core.ContractBuildpack, want: core.ErrUnsupported,
@@ -441,5 +443,114 @@ func TestTwoLoadsOfOneModuleAreIndependent(t *testing.T) {
 	}
 	if res, err := d.Deliver(ctx, batch("quiet", 1)); err != nil || res.Accepted != 1 {
 		t.Fatalf("deliver on a new instance = %+v, %v", res, err)
+	}
+}
+
+// reservedImportModule imports paasd:instrument.yield, which only the host's
+// instrumentation may.
+func reservedImportModule() []byte {
+	b := append([]byte(nil), emptyModule...)
+	b = append(b, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f) // type: () -> i32
+	imp := append([]byte{0x01, byte(len(wasmhost.InstrumentModule))}, wasmhost.InstrumentModule...)
+	imp = append(imp, 5)
+	imp = append(imp, "yield"...)
+	imp = append(imp, 0x00, 0x00)
+	b = append(b, 0x02, byte(len(imp)))
+	return append(b, imp...)
+}
+
+// TestGoGuestsAreInstrumented: every Go guest the tests build is rewritten
+// (not passed to the slower fallback), and loads without the fallback's
+// note.
+func TestGoGuestsAreInstrumented(t *testing.T) {
+	for name, path := range guests {
+		t.Run(name, func(t *testing.T) {
+			bin, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := wasmhost.Instrument(bin)
+			if err != nil {
+				t.Fatalf("instrument: %v", err)
+			}
+			if len(out) <= len(bin) {
+				t.Fatalf("instrumented module is %d bytes, the original %d", len(out), len(bin))
+			}
+		})
+	}
+	opts, logs := testOptions(t)
+	l := load(t, opts, core.ContractDrain, "drain", nil)
+	if _, err := l.Drain().Deliver(context.Background(), batch("ok", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "not instrumented") {
+		t.Fatalf("the drain guest fell back:\n%s", logs)
+	}
+}
+
+// TestCloseStopsRunningGuest: closing a module stops a guest that is in an
+// infinite loop with a long time limit; the call fails as unavailable.
+func TestCloseStopsRunningGuest(t *testing.T) {
+	opts, _ := testOptions(t)
+	opts.CallTimeout = time.Hour
+	o := wasmhost.New(opts)
+	t.Cleanup(func() { _ = o.Close() })
+	m, err := o.OpenModule(context.Background(), guests["drain"], core.ContractDrain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := wire.NewDrainClient(&wire.Client{Conn: m, Name: "loop", Contract: core.ContractDrain})
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Deliver(context.Background(), batch("loop", 1))
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // let the call enter the loop (either way it must fail)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, core.ErrUnavailable) || wire.IsRemote(err) {
+		t.Fatalf("err = %v, want a transport error wrapping ErrUnavailable", err)
+	}
+}
+
+// TestDoneContextFailsBeforeTheGuest: a call whose context is already done
+// fails without entering the guest, so its instance stays in the pool.
+func TestDoneContextFailsBeforeTheGuest(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Unix(1, 0))
+	defer cancel2()
+	tests := []struct {
+		desc string
+		ctx  context.Context
+		want error
+	}{
+		{desc: "cancelled", ctx: cancelled, want: core.ErrUnavailable},
+		{desc: "deadline passed", ctx: expired, want: core.ErrTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			opts, logs := testOptions(t)
+			opts.PoolSize = 1
+			o := wasmhost.New(opts)
+			t.Cleanup(func() { _ = o.Close() })
+			m, err := o.OpenModule(context.Background(), guests["drain"], core.ContractDrain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = m.Close() })
+			for range 3 {
+				if _, err := m.Call(tt.ctx, wire.MethodHealth, []byte("{}")); !errors.Is(err, tt.want) {
+					t.Fatalf("err = %v, want %v", err, tt.want)
+				}
+			}
+			if strings.Contains(logs.String(), "discarded") {
+				t.Fatalf("an instance was discarded:\n%s", logs)
+			}
+			if _, err := m.Call(context.Background(), wire.MethodHealth, []byte("{}")); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -1,0 +1,4 @@
+package wasmhost
+
+// Instrument is instrument, for the external tests.
+var Instrument = instrument
