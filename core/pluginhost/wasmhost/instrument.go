@@ -30,6 +30,10 @@ const (
 	instrumentBudget = 16384
 )
 
+// maxLocals is the most locals a function may declare (the limit browsers'
+// engines set); wazero would allocate a slice of that many before checking.
+const maxLocals = 50000
+
 // errUninstrumentable is returned by instrument for a module that uses a
 // WebAssembly feature the rewriter does not handle.
 var errUninstrumentable = errors.New("uses a WebAssembly feature the host does not instrument")
@@ -100,6 +104,17 @@ func (r *reader) u32() uint32 {
 			return v
 		}
 	}
+}
+
+// count reads the length of a vector; each element takes at least one
+// byte, so a count larger than the bytes left is malformed (and is refused
+// before anything is allocated for it).
+func (r *reader) count() uint32 {
+	n := r.u32()
+	if uint64(n) > uint64(len(r.b)-r.pos) {
+		fail(errMalformed, "vector of %d elements at offset %d runs past the end", n, r.pos)
+	}
+	return n
 }
 
 // skipLEB skips a signed or unsigned LEB128 of at most maxBytes bytes and
@@ -230,6 +245,8 @@ func rewrite(bin []byte) []byte {
 	secs[gi].body, rw.budgetGlobal = rw.rewriteGlobals(secs[gi].body, importedGlobals)
 
 	out := append([]byte(nil), bin[:8]...)
+	var funcs uint32
+	dataCount := int64(-1)
 	for _, s := range secs {
 		body := s.body
 		switch s.id {
@@ -242,6 +259,15 @@ func rewrite(bin []byte) []byte {
 			checkTablesOrMemories(s.id, body)
 		case 7:
 			body = rw.rewriteExports(body)
+		case 3, 11:
+			n := (&reader{b: body}).count()
+			if s.id == 3 {
+				funcs = n
+			} else if dataCount >= 0 && int64(n) != dataCount {
+				fail(errMalformed, "data count %d but %d data segments", dataCount, n)
+			}
+		case 12:
+			dataCount = int64((&reader{b: body}).u32())
 		case 8:
 			sr := &reader{b: body}
 			body = appendU32(nil, rw.fn(sr.u32()))
@@ -251,6 +277,9 @@ func rewrite(bin []byte) []byte {
 		case 9:
 			body = rw.rewriteElems(body)
 		case 10:
+			if n := (&reader{b: body}).count(); n != funcs {
+				fail(errMalformed, "%d function declarations but %d bodies", funcs, n)
+			}
 			body = rw.rewriteCode(body)
 		}
 		out = append(out, s.id)
@@ -280,17 +309,17 @@ func refType(c byte) {
 // rewriteTypes returns the type index of () -> i32, appending it if absent.
 func rewriteTypes(body []byte) (uint32, []byte) {
 	r := &reader{b: body}
-	n := r.u32()
+	n := r.count()
 	found := ^uint32(0)
 	for i := range n {
 		if c := r.byte(); c != 0x60 {
 			fail(errUninstrumentable, "type %d is not a function type (0x%02x: GC or rec types)", i, c)
 		}
-		np := r.u32()
+		np := r.count()
 		for range np {
 			valType(r.byte())
 		}
-		nr := r.u32()
+		nr := r.count()
 		var last byte
 		for range nr {
 			last = valType(r.byte())
@@ -332,7 +361,7 @@ func limits(r *reader) {
 // rewriter does not know (shared memory, memory64, table initializers).
 func checkTablesOrMemories(id byte, body []byte) {
 	r := &reader{b: body}
-	for range r.u32() {
+	for range r.count() {
 		if id == 4 {
 			refType(r.byte())
 		}
@@ -347,7 +376,7 @@ func checkTablesOrMemories(id byte, body []byte) {
 // yield import.
 func rewriteImports(body []byte, yieldType uint32) (out []byte, funcs, globals uint32) {
 	r := &reader{b: body}
-	n := r.u32()
+	n := r.count()
 	start := r.pos
 	for range n {
 		mod := r.name()
@@ -396,7 +425,7 @@ var errReserved = errors.New("uses the import module name reserved for the host"
 // budget global.
 func (rw *rewriter) rewriteGlobals(body []byte, imported uint32) ([]byte, uint32) {
 	r := &reader{b: body}
-	n := r.u32()
+	n := r.count()
 	if n == ^uint32(0) || uint64(n)+uint64(imported) >= 1<<32-1 {
 		fail(errMalformed, "too many globals")
 	}
@@ -432,7 +461,7 @@ func (rw *rewriter) constExpr(r *reader, out []byte) []byte {
 
 func (rw *rewriter) rewriteExports(body []byte) []byte {
 	r := &reader{b: body}
-	n := r.u32()
+	n := r.count()
 	out := appendU32(nil, n)
 	for range n {
 		name := r.name()
@@ -456,17 +485,17 @@ func (rw *rewriter) rewriteExports(body []byte) []byte {
 
 func (rw *rewriter) rewriteElems(body []byte) []byte {
 	r := &reader{b: body}
-	n := r.u32()
+	n := r.count()
 	out := appendU32(nil, n)
 	funcs := func() {
-		k := r.u32()
+		k := r.count()
 		out = appendU32(out, k)
 		for range k {
 			out = appendU32(out, rw.fn(r.u32()))
 		}
 	}
 	exprs := func() {
-		k := r.u32()
+		k := r.count()
 		out = appendU32(out, k)
 		for range k {
 			out = rw.constExpr(r, out)
@@ -536,16 +565,21 @@ func (rw *rewriter) check(out []byte) []byte {
 
 func (rw *rewriter) rewriteCode(body []byte) []byte {
 	r := &reader{b: body}
-	n := r.u32()
+	n := r.count()
 	out := appendU32(nil, n)
 	var fn []byte
 	for range n {
 		fr := &reader{b: r.name()}
 		fn = fn[:0]
-		nl := fr.u32()
+		nl := fr.count()
 		fn = appendU32(fn, nl)
+		var locals uint64
 		for range nl {
-			fn = appendU32(fn, fr.u32())
+			k := fr.u32()
+			if locals += uint64(k); locals > maxLocals {
+				fail(errMalformed, "function with more than %d locals", maxLocals)
+			}
+			fn = appendU32(fn, k)
 			fn = append(fn, valType(fr.byte()))
 		}
 		fn = rw.check(fn)
@@ -584,7 +618,7 @@ func (rw *rewriter) instr(r *reader, op byte, out []byte) []byte {
 	case op == 0x0c, op == 0x0d: // br, br_if
 		u32()
 	case op == 0x0e: // br_table
-		n := r.u32()
+		n := r.count()
 		out = appendU32(out, n)
 		for range n {
 			u32()
@@ -596,7 +630,7 @@ func (rw *rewriter) instr(r *reader, op byte, out []byte) []byte {
 		u32()
 		u32()
 	case op == 0x1c: // select t*
-		n := r.u32()
+		n := r.count()
 		out = appendU32(out, n)
 		for range n {
 			out = append(out, valType(r.byte()))
@@ -701,7 +735,7 @@ func (rw *rewriter) rewriteNames(r *reader) (out []byte, ok bool) {
 		case 0:
 			b = sub.b
 		case 1, 2:
-			n := sub.u32()
+			n := sub.count()
 			b = appendU32(nil, n)
 			for range n {
 				b = appendU32(b, rw.fn(sub.u32()))
@@ -710,7 +744,7 @@ func (rw *rewriter) rewriteNames(r *reader) (out []byte, ok bool) {
 					b = append(appendU32(b, uint32(len(nm))), nm...)
 					continue
 				}
-				k := sub.u32()
+				k := sub.count()
 				b = appendU32(b, k)
 				for range k {
 					b = appendU32(b, sub.u32())

@@ -69,8 +69,13 @@ func (o *Opener) OpenModule(ctx context.Context, path string, contract core.Cont
 	// (instrument.go); a module the rewriter cannot instrument runs with
 	// wazero's WithCloseOnContextDone, slower per call but as safe.
 	code, ierr := instrument(bin)
-	if errors.Is(ierr, errReserved) {
+	switch {
+	case errors.Is(ierr, errReserved):
 		return nil, fmt.Errorf("%s is not a valid paasd Wasm plugin: %w: %w", path, ierr, core.ErrInvalid)
+	case errors.Is(ierr, errMalformed):
+		// Not handed to wazero: its decoder trusts declared sizes and
+		// may allocate gigabytes for a few corrupt bytes.
+		return nil, fmt.Errorf("%s is not a valid WebAssembly module: %w: %w", path, ierr, core.ErrInvalid)
 	}
 	instrumented := ierr == nil
 	cfg := wazero.NewRuntimeConfig().
