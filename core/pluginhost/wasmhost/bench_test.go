@@ -50,6 +50,14 @@ func BenchmarkDeliver1KiB(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = m2.Close() })
+	oc := wasmhost.New(wasmhost.Options{CacheDir: sharedCacheDir, Logger: logger})
+	wasmhost.NoInstrument(oc)
+	b.Cleanup(func() { _ = oc.Close() })
+	mc, err := oc.OpenModule(context.Background(), guests["drain"], core.ContractDrain)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = mc.Close() })
 	batch := core.DrainBatch{DrainID: "quiet", URL: "syslog://127.0.0.1:514", AppName: "myapp", FrameID: "f-1",
 		Messages: []core.LogMessage{{Time: time.Now().UTC(), Priority: 190, Host: "host", App: "app", ProcID: "web.1",
 			Text: strings.Repeat("x", 1024)}}}
@@ -59,6 +67,7 @@ func BenchmarkDeliver1KiB(b *testing.B) {
 	}{
 		{"builtin", wire.NewDrainMux(quietDrain{})},
 		{"wasm", m},
+		{"wasm-ctxwatch", mc},
 		{"wasm-jsonv2", m2},
 	}
 	if m3 := baselineModule(b, o); m3 != nil {
@@ -106,10 +115,18 @@ func BenchmarkHealth(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = m.Close() })
+	oc := wasmhost.New(wasmhost.Options{CacheDir: sharedCacheDir, Logger: logger})
+	wasmhost.NoInstrument(oc)
+	b.Cleanup(func() { _ = oc.Close() })
+	mc, err := oc.OpenModule(context.Background(), guests["drain"], core.ContractDrain)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = mc.Close() })
 	for _, p := range []struct {
 		name string
 		conn wire.Conn
-	}{{"builtin", wire.NewDrainMux(quietDrain{})}, {"wasm", m}, {"wasm-baseline", baselineModule(b, o)}} {
+	}{{"builtin", wire.NewDrainMux(quietDrain{})}, {"wasm", m}, {"wasm-ctxwatch", mc}, {"wasm-baseline", baselineModule(b, o)}} {
 		if p.conn == nil {
 			continue
 		}

@@ -164,6 +164,7 @@ type rewriter struct {
 	importedFuncs uint32 // imported functions before the rewrite
 	yieldFunc     uint32 // function index of the yield import
 	budgetGlobal  uint32 // global index of the budget
+	checkCode     []byte // the countdown check
 }
 
 // fn maps a function index of the input to the output's.
@@ -244,6 +245,7 @@ func rewrite(bin []byte) []byte {
 	gi := insert(6)
 	secs[gi].body, rw.budgetGlobal = rw.rewriteGlobals(secs[gi].body, importedGlobals)
 
+	rw.checkCode = rw.check(nil)
 	out := append([]byte(nil), bin[:8]...)
 	var funcs uint32
 	dataCount := int64(-1)
@@ -582,16 +584,41 @@ func (rw *rewriter) rewriteCode(body []byte) []byte {
 			fn = appendU32(fn, k)
 			fn = append(fn, valType(fr.byte()))
 		}
-		fn = rw.check(fn)
+		// The entry check is left out when it is redundant: in a function
+		// that calls nothing (its only unbounded part is its loops, which
+		// are checked), and in one whose first loop is reached
+		// unconditionally by straight-line code, as in every Go function
+		// (global.get; local.set; block; loop).
+		head := len(fn)
+		straight, loopFirst, calls := true, false, false
 		for !fr.eof() {
 			op := fr.byte()
 			fn = rw.instr(fr, op, fn)
-			if op == 0x03 {
-				fn = rw.check(fn)
+			switch {
+			case op == 0x03:
+				fn = append(fn, rw.checkCode...)
+				loopFirst = loopFirst || straight
+				straight = false
+			case op == 0x10, op == 0x11:
+				calls = true
+				straight = false
+			case op == 0x01, op == 0x02, op >= 0x20 && op <= 0x24, op >= 0x41 && op <= 0x44:
+				// nop, block, locals, globals, constants: straight-line
+			default:
+				straight = false
 			}
 		}
-		out = appendU32(out, uint32(len(fn)))
-		out = append(out, fn...)
+		size := len(fn)
+		entry := calls && !loopFirst
+		if entry {
+			size += len(rw.checkCode)
+		}
+		out = appendU32(out, uint32(size))
+		out = append(out, fn[:head]...)
+		if entry {
+			out = append(out, rw.checkCode...)
+		}
+		out = append(out, fn[head:]...)
 	}
 	if !r.eof() {
 		fail(errMalformed, "code section has trailing bytes")

@@ -69,6 +69,9 @@ func (o *Opener) OpenModule(ctx context.Context, path string, contract core.Cont
 	// (instrument.go); a module the rewriter cannot instrument runs with
 	// wazero's WithCloseOnContextDone, slower per call but as safe.
 	code, ierr := instrument(bin)
+	if o.noInstrument && ierr == nil {
+		ierr = errors.New("instrumentation turned off")
+	}
 	switch {
 	case errors.Is(ierr, errReserved):
 		return nil, fmt.Errorf("%s is not a valid paasd Wasm plugin: %w: %w", path, ierr, core.ErrInvalid)

@@ -119,6 +119,10 @@ type Options struct {
 type Opener struct {
 	opts Options
 
+	// noInstrument runs every module un-instrumented, with wazero's
+	// context watching (set by tests and benchmarks to compare).
+	noInstrument bool
+
 	cacheOnce sync.Once
 	cache     wazero.CompilationCache
 }
