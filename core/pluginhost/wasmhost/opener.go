@@ -11,9 +11,13 @@
 // A module sees no filesystem, environment variables, network, real clock or
 // real randomness unless [Options] grants them. Each instance is bounded in
 // memory ([Options.MemoryLimit]) and each call in time ([Options.CallTimeout]);
-// a call past its time is stopped inside the guest (wazero's
-// WithCloseOnContextDone), and an instance that trapped, exited or was stopped
-// is discarded, never reused.
+// a call past its time is stopped inside the guest, and an instance that
+// trapped, exited or was stopped is discarded, never reused. To stop a
+// runaway guest cheaply the host instruments the module before compiling it:
+// loops and calls count down a budget and, when it runs out, call the host's
+// paasd:instrument.yield, which ends the call once its context is done (see
+// docs/wasm-abi.md). A module the rewriter cannot handle runs with wazero's
+// WithCloseOnContextDone instead (safe, but slower per call).
 //
 // # Notes
 //
