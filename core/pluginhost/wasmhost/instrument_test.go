@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/paasd/paasd/core"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -274,4 +280,34 @@ func FuzzInstrument(f *testing.F) {
 			t.Fatalf("wazero accepts the module but not its instrumented form: %v", err)
 		}
 	})
+}
+
+// TestUninstrumentableModuleFallsBack: a module using SIMD is not rewritten
+// but still loads and runs (with wazero's context watching), and the host
+// says why in its log.
+func TestUninstrumentableModuleFallsBack(t *testing.T) {
+	simd := append([]byte{0x00, 0xfd, 0x0c}, make([]byte, 16)...) // no locals; v128.const 0
+	simd = append(simd, 0x1a, 0x41, 0x01, 0x0b)                   // drop; i32.const 1; end
+	bin := wmod(
+		sec(1, []byte{0x60, 0x00, 0x01, 0x7f}),
+		sec(3, []byte{0}),
+		sec(7, cat(name(ExportABIVersion), []byte{0x00, 0x00})),
+		sec(10, append(appendU32(nil, uint32(len(simd))), simd...)),
+	)
+	path := filepath.Join(t.TempDir(), "simd.wasm")
+	if err := os.WriteFile(path, bin, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	o := New(Options{CacheDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	defer o.Close()
+	// It gets as far as the ABI version (run in the guest) and then lacks
+	// paasd_alloc.
+	_, err := o.OpenModule(context.Background(), path, core.ContractDrain)
+	if !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), ExportAlloc) {
+		t.Fatalf("err = %v, want ErrInvalid naming %s", err, ExportAlloc)
+	}
+	if !strings.Contains(logs.String(), "not instrumented") || !strings.Contains(logs.String(), "SIMD") {
+		t.Fatalf("log does not say why the module was not instrumented:\n%s", logs.String())
+	}
 }
