@@ -209,3 +209,18 @@ func baselineModule(b *testing.B, o *wasmhost.Opener) wire.Conn {
 	b.Cleanup(func() { _ = m.Close() })
 	return m
 }
+
+// BenchmarkInstrument is rewriting the drain guest (a 3–4 MB Go module),
+// which every load does before compiling or reading the compilation cache.
+func BenchmarkInstrument(b *testing.B) {
+	bin, err := os.ReadFile(guests["drain"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(bin)))
+	for range b.N {
+		if _, err := wasmhost.Instrument(bin); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

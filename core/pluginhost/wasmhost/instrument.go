@@ -246,7 +246,11 @@ func rewrite(bin []byte) []byte {
 	secs[gi].body, rw.budgetGlobal = rw.rewriteGlobals(secs[gi].body, importedGlobals)
 
 	rw.checkCode = rw.check(nil)
-	out := append([]byte(nil), bin[:8]...)
+	size := 8
+	for _, s := range secs {
+		size += 6 + len(s.body)
+	}
+	out := append(make([]byte, 0, size+size/4), bin[:8]...)
 	var funcs uint32
 	dataCount := int64(-1)
 	for _, s := range secs {
@@ -568,7 +572,7 @@ func (rw *rewriter) check(out []byte) []byte {
 func (rw *rewriter) rewriteCode(body []byte) []byte {
 	r := &reader{b: body}
 	n := r.count()
-	out := appendU32(nil, n)
+	out := appendU32(make([]byte, 0, len(body)+len(body)/4), n) // checks add ~10-20 %
 	var fn []byte
 	for range n {
 		fr := &reader{b: r.name()}

@@ -476,6 +476,7 @@ func TestGoGuestsAreInstrumented(t *testing.T) {
 			if len(out) <= len(bin) {
 				t.Fatalf("instrumented module is %d bytes, the original %d", len(out), len(bin))
 			}
+			t.Logf("%d bytes instrumented to %d", len(bin), len(out))
 		})
 	}
 	opts, logs := testOptions(t)
