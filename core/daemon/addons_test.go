@@ -1,18 +1,27 @@
 package daemon
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/internal/testenv"
+	"github.com/paasd/paasd/plugins/brokers/osbserver"
+	"github.com/paasd/paasd/sdk/examples/broker-memory/memory"
 )
 
 // proxy forwards connections accepted on l to target until l is closed.
@@ -146,4 +155,85 @@ func mustPort(t *testing.T, hostport string) int {
 	var n int
 	fmt.Sscan(p, &n)
 	return n
+}
+
+// failingBroker is the memory broker whose Bind fails or hangs.
+type failingBroker struct {
+	*memory.Broker
+	mode atomic.Value // "fail", "hang" or ""
+	mu   sync.Mutex
+	seen []string // instance ids provisioned
+}
+
+func (f *failingBroker) Provision(ctx context.Context, req core.ProvisionRequest) (core.OperationResponse, error) {
+	f.mu.Lock()
+	f.seen = append(f.seen, req.InstanceID)
+	f.mu.Unlock()
+	return f.Broker.Provision(ctx, req)
+}
+
+func (f *failingBroker) Bind(ctx context.Context, req core.BindRequest) (core.BindResponse, error) {
+	switch f.mode.Load() {
+	case "fail":
+		return core.BindResponse{}, fmt.Errorf("bind exploded: %w", core.ErrPluginFailed)
+	case "hang":
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+		}
+		return core.BindResponse{}, ctx.Err()
+	}
+	return f.Broker.Bind(ctx, req)
+}
+
+// TestBrokerFailureLeavesNothing: an OSB broker (builtin:osb against a
+// real OSB server) whose bind fails, or hangs past the configured timeout,
+// leaves no add-on, no attachment, no config var and no instance.
+func TestBrokerFailureLeavesNothing(t *testing.T) {
+	fb := &failingBroker{Broker: memory.New()}
+	fb.mode.Store("")
+	if err := fb.Configure(context.Background(), core.ConfigureRequest{APIVersion: 1}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(&osbserver.Server{Broker: fb, Logger: slog.New(slog.DiscardHandler)})
+	defer srv.Close()
+	cfg := writeConfig(t, []map[string]any{{"ref": "builtin:osb", "config": map[string]any{"url": srv.URL, "timeout": "1s"}}})
+	d := startDaemon(t, "--config", cfg)
+	if code, app := d.call(t, "POST", "/apps", map[string]any{"name": "shop"}); code != 201 {
+		t.Fatalf("create app: %d %v", code, app)
+	}
+	for _, tc := range []struct {
+		mode string
+		code int
+	}{{"fail", 0}, {"hang", 503}} {
+		t.Run(tc.mode, func(t *testing.T) {
+			fb.mode.Store(tc.mode)
+			fb.mu.Lock()
+			fb.seen = nil
+			fb.mu.Unlock()
+			code, res := d.call(t, "POST", "/apps/shop/addons", map[string]any{"plan": "memory-kv:small"})
+			if code < 400 || (tc.code != 0 && code != tc.code) {
+				t.Fatalf("addons:create with a %s bind = %d %v", tc.mode, code, res)
+			}
+			if _, ads := d.callList(t, "/apps/shop/addons"); len(ads) != 0 {
+				t.Errorf("add-ons left: %v", ads)
+			}
+			if _, ats := d.callList(t, "/apps/shop/addon-attachments"); len(ats) != 0 {
+				t.Errorf("attachments left: %v", ats)
+			}
+			if _, cv := d.call(t, "GET", "/apps/shop/config-vars", nil); len(cv) != 0 {
+				t.Errorf("config vars left: %v", cv)
+			}
+			fb.mu.Lock()
+			seen := append([]string(nil), fb.seen...)
+			fb.mu.Unlock()
+			if len(seen) != 1 {
+				t.Fatalf("provisioned %v, want one instance", seen)
+			}
+			waitFor(t, 30*time.Second, "instance deprovisioned", func() (bool, string) {
+				_, err := fb.LastOperation(context.Background(), core.LastOperationRequest{InstanceID: seen[0]})
+				return errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrGone), fmt.Sprint(err)
+			})
+		})
+	}
 }

@@ -100,11 +100,15 @@ SQL
 
 # ---- Redis ----
 acl="$state/redis/users.acl"
-if [ ! -s "$acl" ] || ! grep -q "^user paasd-admin " "$acl"; then
+# The default user is off and has a password nobody knows: with "nopass",
+# Redis's protected mode would refuse every non-loopback client, dynos
+# included.
+if [ ! -s "$acl" ] || ! grep -q "^user paasd-admin " "$acl" || grep -q "^user default .*nopass" "$acl"; then
   hash="$(printf '%s' "$redis_pw" | sha256sum | cut -d' ' -f1)"
+  nobody="$(openssl rand -hex 32 | sha256sum | cut -d' ' -f1)"
   {
     [ -f "$acl" ] && grep -v -e '^user paasd-admin ' -e '^user default ' "$acl" || true
-    echo "user default off nopass resetchannels -@all"
+    echo "user default off #$nobody resetchannels -@all"
     echo "user paasd-admin on #$hash ~* &* +@all"
   } >"$acl.new"
   mv "$acl.new" "$acl"
