@@ -766,6 +766,11 @@ func prefixOf(svc core.Service) string {
 	return envName(svc.Name)
 }
 
+// DefaultPrefix is the default attachment name of a service whose catalog
+// gives no config var prefix: its name upper-cased, "heroku-redis" gives
+// "HEROKU_REDIS".
+func DefaultPrefix(service string) string { return envName(service) }
+
 // envName upper-cases a name into a config var name.
 func envName(s string) string {
 	var sb strings.Builder
