@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/url"
 	"path/filepath"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/paasd/paasd/internal/testenv"
+	"github.com/paasd/paasd/runtimes/runc"
 )
 
 // dynoHost is the runc runtime's default bridge address on the host: the
@@ -26,9 +28,9 @@ const dynoHost = "10.247.0.1"
 // addonApp is a web process that uses its add-ons from inside its dyno,
 // with the stack's psql and redis-cli: /pg?v=X inserts X into a table of
 // $DATABASE_URL (or ?url=) and answers every value; /redis?v=X sets a key
-// under $REDIS_KEY_PREFIX (or ?key=) and answers its value. Each answer
-// is "<exit code> <output>".
-const addonApp = `import http.server, os, subprocess, urllib.parse
+// under $REDIS_KEY_PREFIX (or ?key=) and answers its value; /dial?addr=
+// opens a TCP connection. Each answer is "<exit code> <output>".
+const addonApp = `import http.server, os, socket, subprocess, urllib.parse
 def run(args, stdin=""):
     p = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=30)
     return p.returncode, (p.stdout + p.stderr).strip().replace("\n", " | ")
@@ -48,6 +50,13 @@ class H(http.server.BaseHTTPRequestHandler):
             if q.get("v"):
                 run(cli + ["SET", key, q["v"]])
             code, out = run(cli + ["GET", key])
+        elif u.path == "/dial":
+            host, port = q["addr"].rsplit(":", 1)
+            try:
+                socket.create_connection((host, int(port)), timeout=5).close()
+                code, out = 0, "connected"
+            except OSError as e:
+                code, out = 1, str(e)
         else:
             code, out = 0, "dyno=" + os.environ.get("DYNO", "")
         body = ("%d %s\n" % (code, out)).encode()
@@ -65,7 +74,8 @@ http.server.HTTPServer(("0.0.0.0", int(os.environ["PORT"])), H).serve_forever()
 // paasd loads builtin:postgres and builtin:redis from its config (servers
 // on the host, public_host the dyno bridge address), two apps each get a
 // database and a Redis, and their web processes, in runc dynos, round-trip
-// data through DATABASE_URL and REDIS_URL. One app's credentials cannot
+// data through DATABASE_URL and REDIS_URL; dyno_host_ports lets dynos
+// reach those two ports on the host and no other. One app's credentials cannot
 // reach the other's database or keys, and addons:destroy leaves no
 // database, role or ACL user behind.
 func TestAddonsInRuncDynos(t *testing.T) {
@@ -84,10 +94,13 @@ func TestAddonsInRuncDynos(t *testing.T) {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	prefix := "pr" + hex.EncodeToString(b) // per run: leftovers of other runs do not count
+	// Dynos may reach the host on the two servers' ports only.
+	hostPorts := []int{urlPort(t, pgURL, 5432), urlPort(t, redisURL, 6379)}
+	t.Cleanup(func() { runc.RemoveHostRestriction("paasd0", hostPorts) })
 	cfg := writeConfig(t, []map[string]any{
 		{"ref": "builtin:postgres", "config": map[string]any{"admin_url": pgURL, "name_prefix": prefix + "_", "public_host": dynoHost}},
 		{"ref": "builtin:redis", "config": map[string]any{"admin_url": redisURL, "name_prefix": prefix, "public_host": dynoHost}},
-	})
+	}, "dyno_host_ports", hostPorts)
 	dataDir := filepath.Join(t.TempDir(), "data")
 	d, router := startDaemonWithRouter(t, dataDir, "--runtime", "builtin:runc", "--config", cfg)
 	defer d.stop(t)
@@ -168,6 +181,28 @@ func TestAddonsInRuncDynos(t *testing.T) {
 		t.Fatalf("blog /redis = %q, want an empty value of its own", got)
 	}
 
+	// Any other port on the host is closed to dynos.
+	other, err := net.Listen("tcp", net.JoinHostPort(dynoHost, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	go func() {
+		for {
+			c, err := other.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	if got := get("shop", "/dial?addr="+url.QueryEscape(net.JoinHostPort(dynoHost, fmt.Sprint(hostPorts[0])))); got != "0 connected" {
+		t.Fatalf("dial PostgreSQL's port from a dyno: %q", got)
+	}
+	if got := get("shop", "/dial?addr="+url.QueryEscape(other.Addr().String())); !strings.HasPrefix(got, "1 ") {
+		t.Fatalf("a dyno reached %s, a host port dyno_host_ports does not list: %q", other.Addr(), got)
+	}
+
 	// blog's credentials against shop's database and keys, from blog's dyno.
 	shopDB, _ := url.Parse(fmt.Sprint(shop["DATABASE_URL"]))
 	cross, _ := url.Parse(fmt.Sprint(blog["DATABASE_URL"]))
@@ -226,4 +261,19 @@ func TestAddonsInRuncDynos(t *testing.T) {
 	if len(keys) != 0 {
 		t.Errorf("keys left after addons:destroy: %v", keys)
 	}
+}
+
+// urlPort is the port of a server URL, def when it has none.
+func urlPort(t *testing.T, raw string, def int) int {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Port() == "" {
+		return def
+	}
+	var n int
+	fmt.Sscan(u.Port(), &n)
+	return n
 }

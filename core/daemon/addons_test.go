@@ -47,10 +47,15 @@ func proxy(t *testing.T, l net.Listener, target string) {
 	}()
 }
 
-// writeConfig writes a paasd config file with the given brokers.
-func writeConfig(t *testing.T, brokers any) string {
+// writeConfig writes a paasd config file with the given brokers and, in
+// pairs, other fields.
+func writeConfig(t *testing.T, brokers any, more ...any) string {
 	t.Helper()
-	raw, err := json.Marshal(map[string]any{"brokers": brokers})
+	m := map[string]any{"brokers": brokers}
+	for i := 0; i+1 < len(more); i += 2 {
+		m[more[i].(string)] = more[i+1]
+	}
+	raw, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,6 +80,12 @@ type Config struct {
 	// …}}. Default none (add-on requests answer 404). A broker whose
 	// server is unreachable at start is retried in the background.
 	Brokers []addons.BrokerConfig `json:"brokers,omitempty"`
+	// DynoHostPorts, when set, are the only TCP ports dynos of the
+	// builtin:runc runtime may reach on the host (e.g. [5432, 6379] for
+	// PostgreSQL and Redis listening on the dyno bridge's address);
+	// everything else dynos send to the host is refused. Default: unset,
+	// the host is reachable on every port it listens on.
+	DynoHostPorts []int `json:"dyno_host_ports,omitempty"`
 }
 
 // Defaults.
@@ -166,6 +172,14 @@ func (c Config) Validate() error {
 	}
 	if err := api.ValidateHostname("x." + c.AppDomain); err != nil && c.AppDomain != "localhost" {
 		return fmt.Errorf("app_domain %q is not a domain name: %w", c.AppDomain, core.ErrInvalid)
+	}
+	if c.DynoHostPorts != nil && c.Runtime != DefaultRuntime {
+		return fmt.Errorf("dyno_host_ports applies to the %s runtime only, not %s (its dynos share the host's network): %w", DefaultRuntime, c.Runtime, core.ErrInvalid)
+	}
+	for i, p := range c.DynoHostPorts {
+		if p <= 0 || p > 65535 {
+			return fmt.Errorf("dyno_host_ports[%d]: %d is not a TCP port: %w", i, p, core.ErrInvalid)
+		}
 	}
 	for i, b := range c.Brokers {
 		if _, err := core.ParseRef(b.Ref); err != nil {

@@ -344,6 +344,9 @@ func TestConfigMatchesSchema(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 			continue
 		}
+		if cfg.Runtime == "" {
+			cfg.Runtime = DefaultRuntime // as when root, whoever runs the test
+		}
 		cfg.setDefaults()
 		if err := cfg.Validate(); err != nil {
 			t.Errorf("%s: valid for #Config, refused by Validate: %v", f, err)

@@ -69,9 +69,11 @@ func startParts(ctx context.Context, cfg Config, st store.Store, log *slog.Logge
 		}
 	}()
 
-	rt, err := p.load(ctx, core.ContractRuntime, cfg.Runtime, builtinConfig(cfg.Runtime, map[string]any{
-		"state_dir": filepath.Join(cfg.DataDir, "runtime", strings.TrimPrefix(cfg.Runtime, "builtin:")),
-	}))
+	rtCfg := map[string]any{"state_dir": filepath.Join(cfg.DataDir, "runtime", strings.TrimPrefix(cfg.Runtime, "builtin:"))}
+	if cfg.DynoHostPorts != nil && cfg.Runtime == DefaultRuntime {
+		rtCfg["host_ports"] = cfg.DynoHostPorts
+	}
+	rt, err := p.load(ctx, core.ContractRuntime, cfg.Runtime, builtinConfig(cfg.Runtime, rtCfg))
 	if err != nil {
 		return nil, err
 	}
