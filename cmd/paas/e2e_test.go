@@ -76,7 +76,7 @@ type platform struct {
 	env   []string
 }
 
-func startPaasd(t testing.TB) *platform {
+func startPaasd(t testing.TB, extra ...string) *platform {
 	t.Helper()
 	data := filepath.Join(t.TempDir(), "data")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -84,7 +84,8 @@ func startPaasd(t testing.TB) *platform {
 	ready := make(chan string, 1)
 	done := make(chan int, 1)
 	go func() {
-		done <- daemon.Run(ctx, []string{"--data", data, "--api-addr", "127.0.0.1:0", "--router-addr", "127.0.0.1:0", "--runtime", "builtin:process"}, io.Discard, logs,
+		args := append([]string{"--data", data, "--api-addr", "127.0.0.1:0", "--router-addr", "127.0.0.1:0", "--runtime", "builtin:process"}, extra...)
+		done <- daemon.Run(ctx, args, io.Discard, logs,
 			daemon.Options{Ready: func(addr string) { ready <- addr }})
 	}()
 	p := &platform{t: t, home: t.TempDir(), dir: t.TempDir(), data: data}

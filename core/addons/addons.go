@@ -101,6 +101,31 @@ type Service struct {
 	mu       sync.RWMutex
 	brokers  map[string]core.AddonBroker // ref → broker
 	services map[string]offer            // service name → offer
+	pending  map[string]Pending          // ref → why it is not loaded yet
+	order    []string                    // refs, in the order first seen
+}
+
+// Pending is a configured broker that could not be loaded yet.
+type Pending struct {
+	// Err is the last load error.
+	Err error
+	// Since is when the first attempt failed; NextTry when the next one
+	// is due.
+	Since, NextTry time.Time
+	// Attempts counts the failed attempts.
+	Attempts int
+}
+
+// BrokerState is one configured broker's state, for /healthz and metrics.
+type BrokerState struct {
+	// Ref is the broker's plugin reference.
+	Ref string
+	// Up is true once the broker is loaded and its services are offered.
+	Up bool
+	// Services are the service names it offers (empty while down).
+	Services []string
+	// Pending is why it is down; zero when Up.
+	Pending Pending
 }
 
 // offer is one service of one broker.
@@ -127,7 +152,80 @@ func New(opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Service{opts: opts, brokers: map[string]core.AddonBroker{}, services: map[string]offer{}}
+	return &Service{opts: opts, brokers: map[string]core.AddonBroker{}, services: map[string]offer{}, pending: map[string]Pending{}}
+}
+
+// SetPending records that the broker ref is configured but could not be
+// loaded (yet): add-on operations that need it, and requests for services
+// no loaded broker offers, then fail with an error wrapping
+// core.ErrUnavailable that names it and err. [Service.AddBroker] clears it.
+func (s *Service) SetPending(ref string, p Pending) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.brokers[ref]; ok {
+		return
+	}
+	s.note(ref)
+	s.pending[ref] = p
+}
+
+// note records ref's place in the configured order; s.mu is held.
+func (s *Service) note(ref string) {
+	for _, r := range s.order {
+		if r == ref {
+			return
+		}
+	}
+	s.order = append(s.order, ref)
+}
+
+// Brokers lists the configured brokers' states, in the order they were
+// first added or marked pending.
+func (s *Service) Brokers() []BrokerState {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]BrokerState, 0, len(s.order))
+	for _, ref := range s.order {
+		st := BrokerState{Ref: ref}
+		if _, ok := s.brokers[ref]; ok {
+			st.Up = true
+			for name, o := range s.services {
+				if o.ref == ref {
+					st.Services = append(st.Services, name)
+				}
+			}
+			sort.Strings(st.Services)
+		} else {
+			st.Pending = s.pending[ref]
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// pendingErr describes the pending brokers, or is nil; s.mu is held.
+func (s *Service) pendingErr() error {
+	if len(s.pending) == 0 {
+		return nil
+	}
+	var parts []string
+	for _, ref := range s.order {
+		if p, ok := s.pending[ref]; ok {
+			parts = append(parts, pendingText(ref, p))
+		}
+	}
+	return fmt.Errorf("%s: %w", strings.Join(parts, "; "), core.ErrUnavailable)
+}
+
+func pendingText(ref string, p Pending) string {
+	msg := "add-on broker " + ref + " is not available yet"
+	if !p.NextTry.IsZero() {
+		msg += fmt.Sprintf(" (paasd retries in %v)", max(time.Until(p.NextTry), 0).Round(time.Second))
+	}
+	if p.Err != nil {
+		msg += ": " + strings.TrimSuffix(p.Err.Error(), ": "+core.ErrUnavailable.Error())
+	}
+	return msg
 }
 
 // AddBroker reads b's catalog and offers its services under ref (the
@@ -156,6 +254,8 @@ func (s *Service) AddBroker(ctx context.Context, ref string, b core.AddonBroker)
 		}
 	}
 	s.brokers[ref] = b
+	delete(s.pending, ref)
+	s.note(ref)
 	for _, svc := range cat.Services {
 		s.services[svc.Name] = offer{ref: ref, broker: b, service: svc}
 	}
@@ -202,13 +302,19 @@ func (s *Service) resolve(spec string) (offer, core.Plan, error) {
 	s.mu.RLock()
 	o, ok := s.services[name]
 	var known []string
+	var pending error
 	if !ok {
 		for n := range s.services {
 			known = append(known, n)
 		}
+		pending = s.pendingErr()
 	}
 	s.mu.RUnlock()
 	if !ok {
+		if pending != nil {
+			// The service may be one a broker that is down offers.
+			return offer{}, core.Plan{}, fmt.Errorf("add-on service %q is not offered now: %w", name, pending)
+		}
 		sort.Strings(known)
 		return offer{}, core.Plan{}, fmt.Errorf("add-on service %q not found (offered: %s): %w", name, strings.Join(known, ", "), core.ErrNotFound)
 	}
@@ -475,6 +581,9 @@ func (s *Service) broker(ref string) (core.AddonBroker, error) {
 	defer s.mu.RUnlock()
 	b, ok := s.brokers[ref]
 	if !ok {
+		if p, ok := s.pending[ref]; ok {
+			return nil, fmt.Errorf("%s: %w", pendingText(ref, p), core.ErrUnavailable)
+		}
 		return nil, fmt.Errorf("add-on broker %s is not configured: %w", ref, core.ErrUnavailable)
 	}
 	return b, nil
@@ -656,6 +765,11 @@ func prefixOf(svc core.Service) string {
 	}
 	return envName(svc.Name)
 }
+
+// DefaultPrefix is the default attachment name of a service whose catalog
+// gives no config var prefix: its name upper-cased, "heroku-redis" gives
+// "HEROKU_REDIS".
+func DefaultPrefix(service string) string { return envName(service) }
 
 // envName upper-cases a name into a config var name.
 func envName(s string) string {

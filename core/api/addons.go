@@ -218,7 +218,7 @@ func (s *Server) createAddon(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ctx := r.Context()
-	prov, err := s.opts.Addons.Provision(ctx, a, AddonRequest{Plan: string(req.Plan), Name: req.Name, Config: config})
+	prov, err := s.opts.Addons.Provision(ctx, a, AddonRequest{Plan: string(req.Plan), Name: req.Name, Config: config, AttachmentName: attName})
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -470,10 +470,12 @@ func (s *Server) getAppAttachment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createAttachment(w http.ResponseWriter, r *http.Request) {
+	// The Heroku CLI sends {"addon": {"name": …}, "app": {"name": …}};
+	// plain strings are accepted too.
 	var req struct {
-		Addon string `json:"addon"`
-		App   string `json:"app"`
-		Name  string `json:"name"`
+		Addon nameRef `json:"addon"`
+		App   nameRef `json:"app"`
+		Name  string  `json:"name"`
 	}
 	if !s.decode(w, r, &req) {
 		return
@@ -486,8 +488,8 @@ func (s *Server) createAttachment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, fmt.Errorf("name %q must be upper-case letters, digits and underscores, starting with a letter: %w", req.Name, core.ErrInvalid))
 		return
 	}
-	r.SetPathValue("app", req.App)
-	r.SetPathValue("addon", req.Addon)
+	r.SetPathValue("app", string(req.App))
+	r.SetPathValue("addon", string(req.Addon))
 	target, ok := s.app(w, r)
 	if !ok {
 		return
@@ -498,32 +500,74 @@ func (s *Server) createAttachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	// The add-on's own attachment tells which vars it provides.
-	own, err := s.st.ListAttachments(ctx, store.AttachmentFilter{AddonID: ad.ID, AppID: owner.ID})
-	if err != nil || len(own) == 0 {
-		s.fail(w, fmt.Errorf("add-on %s has no attachment on its own app: %w", ad.Name, core.ErrConflict))
-		return
-	}
-	src := own[0]
-	name := req.Name
-	if name == "" {
-		name = src.Name
-	}
-	cur, err := s.st.CurrentRelease(ctx, owner.ID)
+	existing, err := s.st.ListAttachments(ctx, store.AttachmentFilter{AppID: target.ID})
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	changes := map[string]*string{}
+	var names []string
+	for _, at := range existing {
+		names = append(names, at.Name)
+	}
+	if req.Name != "" && slices.Contains(names, req.Name) {
+		writeError(w, http.StatusUnprocessableEntity, "invalid_params", fmt.Sprintf("Name %s is already used by another add-on attachment on %s.", req.Name, target.Name))
+		return
+	}
+	var name string
 	var vars []string
-	for _, v := range src.ConfigVars {
-		nv := name + strings.TrimPrefix(v, src.Name)
-		val := cur.Config[v]
-		changes[nv] = &val
-		vars = append(vars, nv)
+	changes := map[string]*string{}
+	attacher, own := s.opts.Addons.(AddonAttacher)
+	if own {
+		// Each attachment gets credentials of its own from the broker.
+		got, err := attacher.Attach(ctx, target, ad, AttachRequest{Name: req.Name, Existing: names})
+		if err != nil {
+			if errors.Is(err, core.ErrConflict) {
+				writeError(w, http.StatusUnprocessableEntity, "invalid_params", message(err))
+				return
+			}
+			s.fail(w, err)
+			return
+		}
+		name = got.Name
+		for k, v := range got.Config {
+			changes[k] = &v
+			vars = append(vars, k)
+		}
+		slices.Sort(vars)
+	} else {
+		// The add-on's own attachment tells which vars it provides.
+		ownAts, err := s.st.ListAttachments(ctx, store.AttachmentFilter{AddonID: ad.ID, AppID: owner.ID})
+		if err != nil || len(ownAts) == 0 {
+			s.fail(w, fmt.Errorf("add-on %s has no attachment on its own app: %w", ad.Name, core.ErrConflict))
+			return
+		}
+		src := ownAts[0]
+		name = req.Name
+		if name == "" {
+			name = src.Name
+		}
+		cur, err := s.st.CurrentRelease(ctx, owner.ID)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		for _, v := range src.ConfigVars {
+			nv := name + strings.TrimPrefix(v, src.Name)
+			val := cur.Config[v]
+			changes[nv] = &val
+			vars = append(vars, nv)
+		}
+	}
+	undo := func() {
+		if own {
+			if derr := attacher.Detach(ctx, ad, core.AddonAttachment{AddonID: ad.ID, AppID: target.ID, Name: name}); derr != nil {
+				s.log.Warn("detach after failed attach", "addon", ad.Name, "app", target.Name, "err", derr)
+			}
+		}
 	}
 	at, err := s.st.CreateAttachment(ctx, core.AddonAttachment{AddonID: ad.ID, AppID: target.ID, Name: name, ConfigVars: vars})
 	if err != nil {
+		undo()
 		if errors.Is(err, core.ErrConflict) {
 			writeError(w, http.StatusUnprocessableEntity, "invalid_params", message(err))
 			return
@@ -535,6 +579,9 @@ func (s *Server) createAttachment(w http.ResponseWriter, r *http.Request) {
 	desc := fmt.Sprintf("Attach %s (@ref:%s)", name, ad.Name)
 	rel, err := s.st.UpdateConfig(ctx, target.ID, changes, core.Release{Description: desc, UserID: u.ID, UserEmail: u.Email, Addons: s.planNames(ctx, target.ID)})
 	if err != nil {
+		if _, derr := s.st.DeleteAttachment(ctx, at.ID); derr == nil {
+			undo()
+		}
 		s.fail(w, err)
 		return
 	}
@@ -560,6 +607,14 @@ func (s *Server) deleteAttachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := s.renderAttachmentFull(ctx, at)
+	// Revoke the credentials first: if the broker fails, the attachment
+	// and its config vars stay, and the user can retry.
+	if attacher, ok := s.opts.Addons.(AddonAttacher); ok {
+		if err := attacher.Detach(ctx, ad, at); err != nil {
+			s.fail(w, fmt.Errorf("detach %s from %s: %w", at.Name, ad.Name, err))
+			return
+		}
+	}
 	if _, err := s.st.DeleteAttachment(ctx, at.ID); err != nil {
 		s.fail(w, err)
 		return
@@ -567,6 +622,151 @@ func (s *Server) deleteAttachment(w http.ResponseWriter, r *http.Request) {
 	if err := s.detach(ctx, user(r), at, ad); err != nil {
 		s.fail(w, err)
 		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// resolveNotFound answers 404 with the "resource" the Heroku CLI checks
+// before it falls back to a global lookup.
+func resolveNotFound(w http.ResponseWriter, resource, msg string) {
+	writeJSON(w, http.StatusNotFound, struct {
+		ErrorJSON
+		Resource string `json:"resource"`
+	}{ErrorJSON{ID: "not_found", Message: msg}, resource})
+}
+
+// resolveAddons is POST /actions/addons/resolve: the add-ons an
+// identifier names, as the Heroku CLI resolves "addons:info X -a APP":
+// with app, an add-on of the app or attached to it whose id, name or
+// attachment name (DATABASE) is X; without, the add-on whose id or name is
+// X, or "APP::ATTACHMENT". addon_service filters by service.
+func (s *Server) resolveAddons(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Addon        string  `json:"addon"`
+		App          nameRef `json:"app"`
+		AddonService nameRef `json:"addon_service"`
+	}
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if req.Addon == "" {
+		s.fail(w, fmt.Errorf("addon is required: %w", core.ErrInvalid))
+		return
+	}
+	ctx := r.Context()
+	id, app := req.Addon, string(req.App)
+	if a, n, ok := strings.Cut(id, "::"); ok {
+		app, id = a, n
+	}
+	var found []core.Addon
+	seen := map[string]bool{}
+	add := func(ad core.Addon) {
+		if !seen[ad.ID] && (req.AddonService == "" || ad.Service == string(req.AddonService)) {
+			seen[ad.ID] = true
+			found = append(found, ad)
+		}
+	}
+	if app != "" {
+		r.SetPathValue("app", app)
+		a, ok := s.app(w, r)
+		if !ok {
+			return
+		}
+		ats, err := s.st.ListAttachments(ctx, store.AttachmentFilter{AppID: a.ID})
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		for _, at := range ats {
+			ad, err := s.st.GetAddon(ctx, at.AddonID)
+			if err == nil && (at.Name == id || ad.ID == id || ad.Name == id) {
+				add(ad)
+			}
+		}
+		if ads, err := s.st.ListAddons(ctx, a.ID); err == nil {
+			for _, ad := range ads {
+				if ad.ID == id || ad.Name == id {
+					add(ad)
+				}
+			}
+		}
+	} else if ad, err := s.st.GetAddon(ctx, id); err == nil {
+		if owner, err := s.st.GetApp(ctx, ad.AppID); err == nil {
+			if ok, err := s.visible(ctx, user(r), owner); err == nil && ok {
+				add(ad)
+			}
+		}
+	}
+	if len(found) == 0 {
+		resolveNotFound(w, "add_on", "Couldn't find that add-on.")
+		return
+	}
+	out := make([]AddonJSON, 0, len(found))
+	for _, ad := range found {
+		out = append(out, s.renderAddonFull(ctx, ad))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// resolveAttachments is POST /actions/addon-attachments/resolve: the
+// attachments an identifier names: with app, the app's attachment whose
+// id or name (DATABASE) it is; without, the attachment with that id, or
+// "APP::NAME". addon_service filters by the add-on's service.
+func (s *Server) resolveAttachments(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		AddonAttachment string  `json:"addon_attachment"`
+		App             nameRef `json:"app"`
+		AddonService    nameRef `json:"addon_service"`
+	}
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if req.AddonAttachment == "" {
+		s.fail(w, fmt.Errorf("addon_attachment is required: %w", core.ErrInvalid))
+		return
+	}
+	ctx := r.Context()
+	id, app := req.AddonAttachment, string(req.App)
+	if a, n, ok := strings.Cut(id, "::"); ok {
+		app, id = a, n
+	}
+	var found []core.AddonAttachment
+	if app != "" {
+		r.SetPathValue("app", app)
+		a, ok := s.app(w, r)
+		if !ok {
+			return
+		}
+		ats, err := s.st.ListAttachments(ctx, store.AttachmentFilter{AppID: a.ID})
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		for _, at := range ats {
+			if at.ID == id || at.Name == id {
+				found = append(found, at)
+			}
+		}
+	} else if at, err := s.st.GetAttachment(ctx, id); err == nil {
+		if a, err := s.st.GetApp(ctx, at.AppID); err == nil {
+			if ok, err := s.visible(ctx, user(r), a); err == nil && ok {
+				found = append(found, at)
+			}
+		}
+	}
+	if req.AddonService != "" {
+		found = slices.DeleteFunc(found, func(at core.AddonAttachment) bool {
+			ad, err := s.st.GetAddon(ctx, at.AddonID)
+			return err != nil || ad.Service != string(req.AddonService)
+		})
+	}
+	if len(found) == 0 {
+		resolveNotFound(w, "add_on attachment", "Couldn't find that add-on attachment.")
+		return
+	}
+	out := make([]AttachmentJSON, 0, len(found))
+	for _, at := range found {
+		out = append(out, s.renderAttachmentFull(ctx, at))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -79,6 +79,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /addons/{addon}/addon-attachments", s.listAddonAttachments)
 	m.HandleFunc("GET /apps/{app}/addon-attachments", s.listAppAttachments)
 	m.HandleFunc("GET /apps/{app}/addon-attachments/{attachment}", s.getAppAttachment)
+	m.HandleFunc("POST /actions/addons/resolve", s.resolveAddons)
+	m.HandleFunc("POST /actions/addon-attachments/resolve", s.resolveAttachments)
 
 	m.HandleFunc("GET /apps/{app}/log-drains", s.listDrains)
 	m.HandleFunc("POST /apps/{app}/log-drains", s.createDrain)

@@ -87,6 +87,9 @@ type AddonRequest struct {
 	Name string
 	// Config is the provisioning parameters (--key=value on the CLI).
 	Config map[string]string
+	// AttachmentName is the attachment's requested name (--as); empty
+	// lets the service choose ("DATABASE", then a coloured name).
+	AttachmentName string
 }
 
 // Provisioned is an add-on a broker created.
@@ -112,6 +115,39 @@ type AddonService interface {
 	Provision(ctx context.Context, app core.App, req AddonRequest) (Provisioned, error)
 	// Deprovision destroys the add-on.
 	Deprovision(ctx context.Context, app core.App, addon core.Addon) error
+}
+
+// AttachRequest attaches an existing add-on to an app (POST
+// /addon-attachments).
+type AttachRequest struct {
+	// Name is the requested attachment name (--as); empty lets the
+	// service choose.
+	Name string
+	// Existing are the target app's attachment names.
+	Existing []string
+}
+
+// Attached is a new attachment's name and credentials.
+type Attached struct {
+	// Name is the attachment's name ("SHOP_DB").
+	Name string
+	// Config holds the config vars to set on the target app, keyed by
+	// their full names ("SHOP_DB_URL").
+	Config map[string]string
+}
+
+// AddonAttacher is implemented by add-on services that give each
+// attachment its own credentials (a broker binding). Without it, an
+// attachment to another app copies the add-on's config vars from its
+// own app.
+type AddonAttacher interface {
+	// Attach binds ad to app. It returns an error wrapping
+	// core.ErrConflict for a name app already uses; a failed attach
+	// leaves no credentials.
+	Attach(ctx context.Context, app core.App, ad core.Addon, req AttachRequest) (Attached, error)
+	// Detach revokes the attachment's credentials. Credentials the broker
+	// no longer knows count as revoked.
+	Detach(ctx context.Context, ad core.Addon, at core.AddonAttachment) error
 }
 
 // LogSessionRequest is POST /apps/{app}/log-sessions.

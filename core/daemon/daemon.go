@@ -37,6 +37,8 @@ import (
 	"time"
 
 	"github.com/paasd/paasd/core"
+	"github.com/paasd/paasd/core/addons"
+	"github.com/paasd/paasd/core/addons/apiaddons"
 	"github.com/paasd/paasd/core/api"
 	"github.com/paasd/paasd/core/attach"
 	"github.com/paasd/paasd/core/blobs"
@@ -73,6 +75,17 @@ type Config struct {
 	// AdminEmail is the email of the admin created on first start; default
 	// "admin@paasd.local".
 	AdminEmail string `json:"admin_email,omitempty"`
+	// Brokers are the add-on brokers paasd loads through the plugin host,
+	// in order: e.g. {"ref": "builtin:postgres", "config": {"admin_url":
+	// …}}. Default none (add-on requests answer 404). A broker whose
+	// server is unreachable at start is retried in the background.
+	Brokers []addons.BrokerConfig `json:"brokers,omitempty"`
+	// DynoHostPorts, when set, are the only TCP ports dynos of the
+	// builtin:runc runtime may reach on the host (e.g. [5432, 6379] for
+	// PostgreSQL and Redis listening on the dyno bridge's address);
+	// everything else dynos send to the host is refused. Default: unset,
+	// the host is reachable on every port it listens on.
+	DynoHostPorts []int `json:"dyno_host_ports,omitempty"`
 }
 
 // Defaults.
@@ -159,6 +172,22 @@ func (c Config) Validate() error {
 	}
 	if err := api.ValidateHostname("x." + c.AppDomain); err != nil && c.AppDomain != "localhost" {
 		return fmt.Errorf("app_domain %q is not a domain name: %w", c.AppDomain, core.ErrInvalid)
+	}
+	if c.DynoHostPorts != nil && c.Runtime != DefaultRuntime {
+		return fmt.Errorf("dyno_host_ports applies to the %s runtime only, not %s (its dynos share the host's network): %w", DefaultRuntime, c.Runtime, core.ErrInvalid)
+	}
+	for i, p := range c.DynoHostPorts {
+		if p <= 0 || p > 65535 {
+			return fmt.Errorf("dyno_host_ports[%d]: %d is not a TCP port: %w", i, p, core.ErrInvalid)
+		}
+	}
+	for i, b := range c.Brokers {
+		if _, err := core.ParseRef(b.Ref); err != nil {
+			return fmt.Errorf("brokers[%d].ref: %w", i, err)
+		}
+		if t := bytes.TrimSpace(b.Config); len(t) > 0 && t[0] != '{' && !bytes.Equal(t, []byte("null")) {
+			return fmt.Errorf("brokers[%d].config (%s) must be a JSON object, not %.20s: %w", i, b.Ref, t, core.ErrInvalid)
+		}
 	}
 	return nil
 }
@@ -360,8 +389,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 	// New apps get the default stack: the host's own system directories,
 	// mounted read-only into every dyno (docs/runtimes.md tells how to
 	// add others).
+	var addonSvc api.AddonService
+	if parts.addons != nil {
+		addonSvc = &apiaddons.Service{Addons: parts.addons, Store: st}
+	}
 	apiSrv := api.New(parts.platform.Store(st), api.Options{Logger: log, AppDomain: cfg.AppDomain, RouterPort: routerPort, GitURL: "http://" + addr,
-		Stack: runc.HostStack,
+		Stack: runc.HostStack, Addons: addonSvc,
 		Dynos: parts.platform, APILog: parts.platform, LogSessions: parts.platform, Routes: parts.platform, Drains: parts.platform,
 		Builder: parts.deployer, Rendezvous: rz, Sources: blobStore, SlugBlobs: blobs.SlugBlobs{Store: blobStore}})
 	mux := http.NewServeMux()
@@ -373,10 +406,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
+		io.WriteString(w, "ok\n"+brokerHealth(parts.addons))
 	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		writeMetrics(r.Context(), w, st, apiSrv, parts.logplex)
+		writeMetrics(r.Context(), w, st, apiSrv, parts.logplex, parts.addons)
 	})
 	// git smart-HTTP (/APP.git/...) next to the API, as on Heroku's
 	// git.heroku.com; everything else is the Platform API.
@@ -445,7 +478,7 @@ func bootstrapAdmin(ctx context.Context, st store.Store, cfg Config, log *slog.L
 }
 
 // writeMetrics writes Prometheus text exposition format 0.0.4.
-func writeMetrics(ctx context.Context, w http.ResponseWriter, st store.Store, s *api.Server, lp *logplex.Logplex) {
+func writeMetrics(ctx context.Context, w http.ResponseWriter, st store.Store, s *api.Server, lp *logplex.Logplex, ads *addons.Service) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	counts := s.RequestCounts()
 	codes := make([]int, 0, len(counts))
@@ -473,7 +506,46 @@ func writeMetrics(ctx context.Context, w http.ResponseWriter, st store.Store, s 
 		}
 	}
 	writeDrainMetrics(ctx, &b, st, lp)
+	if ads != nil {
+		b.WriteString("# HELP paasd_addon_broker_up Whether a configured add-on broker is loaded (1) or waiting for its server (0).\n")
+		b.WriteString("# TYPE paasd_addon_broker_up gauge\n")
+		for _, bs := range ads.Brokers() {
+			up := 0
+			if bs.Up {
+				up = 1
+			}
+			fmt.Fprintf(&b, "paasd_addon_broker_up{broker=%q} %d\n", bs.Ref, up)
+		}
+	}
 	io.WriteString(w, b.String())
+}
+
+// brokerHealth is /healthz's line per configured add-on broker:
+// "broker builtin:postgres: up (heroku-postgresql)" or "broker
+// builtin:redis: down, attempt 3, retrying in 8s: <error>". paasd itself
+// stays healthy (200) while a broker is down.
+func brokerHealth(ads *addons.Service) string {
+	if ads == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, bs := range ads.Brokers() {
+		if bs.Up {
+			fmt.Fprintf(&b, "broker %s: up (%s)\n", bs.Ref, strings.Join(bs.Services, ", "))
+			continue
+		}
+		fmt.Fprintf(&b, "broker %s: down since %s, %d failed attempts", bs.Ref, bs.Pending.Since.UTC().Format(time.RFC3339), bs.Pending.Attempts)
+		if !bs.Pending.NextTry.IsZero() {
+			fmt.Fprintf(&b, ", retrying in %v", max(time.Until(bs.Pending.NextTry), 0).Round(time.Second))
+		} else {
+			b.WriteString(", not retrying (restart paasd after fixing it)")
+		}
+		if bs.Pending.Err != nil {
+			b.WriteString(": " + bs.Pending.Err.Error())
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // writeDrainMetrics writes each log drain's counters, labelled with the

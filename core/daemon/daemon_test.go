@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/paasd/paasd/core"
+	"github.com/paasd/paasd/schemas"
 )
 
 func TestDecodeJSONConfig(t *testing.T) {
@@ -41,7 +43,7 @@ func TestDecodeJSONConfig(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) || (err != nil && !strings.Contains(err.Error(), tt.mention)) {
 				t.Fatalf("err = %v, want %v mentioning %q", err, tt.wantErr, tt.mention)
 			}
-			if err == nil && got != tt.want {
+			if err == nil && !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("got %+v, want %+v", got, tt.want)
 			}
 		})
@@ -307,6 +309,83 @@ func TestBadConfigFileRefused(t *testing.T) {
 			code := Run(context.Background(), []string{"--config", file, "--data", t.TempDir()}, io.Discard, &stderr, Options{})
 			if code != 2 || !strings.Contains(stderr.String(), tc.mention) {
 				t.Fatalf("exit %d, stderr %q; want 2 mentioning %q", code, stderr.String(), tc.mention)
+			}
+		})
+	}
+}
+
+// TestConfigMatchesSchema: every Config field is a #Config field, and every
+// valid #Config fixture (schemas/testdata/Config/valid) decodes strictly
+// into Config, so the schema and the struct cannot drift apart.
+func TestConfigMatchesSchema(t *testing.T) {
+	v, err := schemas.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ := reflect.TypeFor[Config]()
+	for i := range typ.NumField() {
+		tag, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		err := v.Validate("#Config", []byte(`{"`+tag+`":null}`))
+		if err != nil && strings.Contains(err.Error(), "not allowed") {
+			t.Errorf("Config.%s (%q) is not in #Config: %v", typ.Field(i).Name, tag, err)
+		}
+	}
+	files, _ := filepath.Glob("../../schemas/testdata/Config/valid/*.json")
+	if len(files) == 0 {
+		t.Fatal("no #Config fixtures")
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := DecodeConfig(filepath.Base(f), data)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if cfg.Runtime == "" {
+			cfg.Runtime = DefaultRuntime // as when root, whoever runs the test
+		}
+		cfg.setDefaults()
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%s: valid for #Config, refused by Validate: %v", f, err)
+		}
+	}
+}
+
+// TestBrokersConfig: a malformed brokers entry stops paasd before it
+// serves, with exit code 2 (schema) or 1 (load), naming brokers[N] and the
+// cause.
+func TestBrokersConfig(t *testing.T) {
+	tests := []struct {
+		desc, file string
+		code       int
+		mention    []string
+	}{
+		{"bad reference", `{"brokers":[{"ref":"docker:pg"}]}`, 2, []string{"brokers.0.ref", `"docker:pg"`}},
+		{"config not an object", `{"brokers":[{"ref":"builtin:postgres","config":"postgres://x"}]}`, 2, []string{"brokers.0.config"}},
+		{"unknown builtin", `{"brokers":[{"ref":"builtin:mysql"}]}`, 1, []string{"brokers[0] (builtin:mysql)", "not found"}},
+		{"config the broker refuses", `{"brokers":[{"ref":"builtin:postgres","config":{"admin_url":"mysql://x"}}]}`, 1,
+			[]string{"brokers[0] (builtin:postgres)", "admin_url"}},
+		{"second entry", `{"brokers":[{"ref":"builtin:osb","config":{"url":"http://127.0.0.1:1"}},{"ref":"builtin:redis","config":{"admin_url":"redis://x:y@127.0.0.1:1","nope":1}}]}`, 1,
+			[]string{"brokers[1] (builtin:redis)", "nope"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "paasd.json")
+			if err := os.WriteFile(file, []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var stderr syncBuffer
+			code := Run(context.Background(), []string{"--config", file, "--data", t.TempDir(), "--api-addr", "127.0.0.1:0",
+				"--router-addr", "127.0.0.1:0", "--runtime", "builtin:process"}, io.Discard, &stderr, Options{Ready: func(string) {
+				t.Error("paasd served with a broken brokers entry")
+			}})
+			for _, m := range tc.mention {
+				if code != tc.code || !strings.Contains(stderr.String(), m) {
+					t.Fatalf("exit %d, stderr %q; want %d mentioning %q", code, stderr.String(), tc.code, m)
+				}
 			}
 		})
 	}

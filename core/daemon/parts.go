@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/paasd/paasd/core"
+	"github.com/paasd/paasd/core/addons"
 	"github.com/paasd/paasd/core/api"
 	"github.com/paasd/paasd/core/build"
 	"github.com/paasd/paasd/core/dynos"
@@ -39,6 +40,10 @@ type parts struct {
 	deployer   *build.Deployer
 	git        *build.GitServer
 	routerAddr string
+	// addons offers the configured brokers' services; nil when none are
+	// configured. stopAddons ends its background retries.
+	addons     *addons.Service
+	stopAddons func()
 	cancel     context.CancelFunc
 }
 
@@ -64,9 +69,11 @@ func startParts(ctx context.Context, cfg Config, st store.Store, log *slog.Logge
 		}
 	}()
 
-	rt, err := p.load(ctx, core.ContractRuntime, cfg.Runtime, builtinConfig(cfg.Runtime, map[string]any{
-		"state_dir": filepath.Join(cfg.DataDir, "runtime", strings.TrimPrefix(cfg.Runtime, "builtin:")),
-	}))
+	rtCfg := map[string]any{"state_dir": filepath.Join(cfg.DataDir, "runtime", strings.TrimPrefix(cfg.Runtime, "builtin:"))}
+	if cfg.DynoHostPorts != nil && cfg.Runtime == DefaultRuntime {
+		rtCfg["host_ports"] = cfg.DynoHostPorts
+	}
+	rt, err := p.load(ctx, core.ContractRuntime, cfg.Runtime, builtinConfig(cfg.Runtime, rtCfg))
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +128,11 @@ func startParts(ctx context.Context, cfg Config, st store.Store, log *slog.Logge
 	}
 	if err := p.startBuilds(cfg, st, rt.Runtime(), log); err != nil {
 		return nil, err
+	}
+	if len(cfg.Brokers) > 0 {
+		if p.addons, p.stopAddons, err = addons.Start(ctx, p.host, cfg.Brokers, addons.Options{Logger: log}, addons.Retry{}); err != nil {
+			return nil, err
+		}
 	}
 	ok = true
 	return p, nil
@@ -241,6 +253,9 @@ func sessionKey(path string) ([]byte, error) {
 func (p *parts) close() {
 	if p.cancel != nil {
 		p.cancel()
+	}
+	if p.stopAddons != nil {
+		p.stopAddons()
 	}
 	if p.platform != nil {
 		p.platform.Close()

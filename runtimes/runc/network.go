@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/vishvananda/netlink"
@@ -25,6 +27,9 @@ type network struct {
 	gateway net.IP
 	ipDir   string // one file per allocated address, shared by all instances
 	nat     bool
+	// hostPorts, when non-nil, are the only TCP ports dynos reach on the
+	// host.
+	hostPorts []int
 
 	once    sync.Once
 	initErr error
@@ -91,7 +96,60 @@ func (n *network) setup() error {
 	if n.nat {
 		n.firewall()
 	}
+	if n.hostPorts != nil {
+		if err := restrictHost(n.bridge, n.hostPorts); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// hostRules are the INPUT rules that let dynos on bridge reach the host
+// only on ports, in the order they must end up in the chain.
+func hostRules(bridge string, ports []int) [][]string {
+	rules := [][]string{{"INPUT", "-i", bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}}
+	for _, p := range ports {
+		rules = append(rules, []string{"INPUT", "-i", bridge, "-p", "tcp", "--dport", strconv.Itoa(p), "-j", "ACCEPT"})
+	}
+	return append(rules,
+		[]string{"INPUT", "-i", bridge, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"},
+		[]string{"INPUT", "-i", bridge, "-j", "REJECT"})
+}
+
+// restrictHost installs hostRules (idempotently). Without iptables the
+// restriction cannot hold, which is an error: the operator asked for it.
+func restrictHost(bridge string, ports []int) error {
+	ipt, err := exec.LookPath("iptables")
+	if err != nil {
+		return fmt.Errorf("host_ports needs iptables: %w", err)
+	}
+	rules := hostRules(bridge, ports)
+	// Insert from the last to the first, each at the top, so the
+	// accepts come before the rejects.
+	for i := len(rules) - 1; i >= 0; i-- {
+		r := rules[i]
+		if exec.Command(ipt, append([]string{"-t", "filter", "-C"}, r...)...).Run() == nil {
+			continue
+		}
+		if out, err := exec.Command(ipt, append([]string{"-t", "filter", "-I"}, r...)...).CombinedOutput(); err != nil {
+			return fmt.Errorf("iptables -I %s: %v: %s", strings.Join(r, " "), err, out)
+		}
+	}
+	return nil
+}
+
+// RemoveHostRestriction deletes the INPUT rules a runtime configured with
+// host_ports ports installed for bridge, for an operator who drops
+// host_ports (or tests). Missing rules are ignored.
+func RemoveHostRestriction(bridge string, ports []int) {
+	ipt, err := exec.LookPath("iptables")
+	if err != nil {
+		return
+	}
+	for _, r := range hostRules(bridge, ports) {
+		for exec.Command(ipt, append([]string{"-t", "filter", "-D"}, r...)...).Run() == nil {
+		}
+	}
 }
 
 // firewall adds masquerading for egress and drops routed dyno-to-dyno

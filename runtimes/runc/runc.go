@@ -78,6 +78,7 @@ const ConfigSchema = `{
 	gid?:           int & >0
 	no_nat?:        bool
 	cgroup_parent?: string
+	host_ports?:    [...int & >0 & <65536]
 }`
 
 // Config configures a Runtime. Every zero value is the documented default.
@@ -104,6 +105,15 @@ type Config struct {
 	// CgroupParent is the cgroup under which dynos are placed. Default
 	// "/paasd".
 	CgroupParent string `json:"cgroup_parent,omitempty"`
+	// HostPorts, when set (even empty), are the only TCP ports dynos may
+	// reach on the host itself (the bridge address and every other host
+	// address), e.g. the PostgreSQL and Redis the add-on brokers hand out;
+	// everything else a dyno sends to the host is rejected (iptables INPUT
+	// rules on the bridge, kept across restarts like the NAT rules; they
+	// apply to the bridge, so give runtimes with different lists different
+	// bridges). Traffic through the host to elsewhere is not affected.
+	// Nil leaves the host reachable on every port.
+	HostPorts []int `json:"host_ports,omitempty"`
 }
 
 func (c *Config) defaults() {
@@ -217,6 +227,12 @@ func (r *Runtime) init(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("runc runtime config: %v: %w", err, core.ErrInvalid)
 	}
+	for _, p := range cfg.HostPorts {
+		if p <= 0 || p > 65535 {
+			return fmt.Errorf("runc runtime config: host_ports: %d is not a TCP port: %w", p, core.ErrInvalid)
+		}
+	}
+	nw.hostPorts = cfg.HostPorts
 	for _, d := range []string{"dynos", "libcontainer", "stacks", "slugs"} {
 		if err := os.MkdirAll(filepath.Join(cfg.StateDir, d), 0o700); err != nil {
 			return fmt.Errorf("runc state dir: %w", err)

@@ -242,3 +242,58 @@ func TestReachHost(t *testing.T) {
 		t.Fatalf("dyno could not reach the host at %s: exit %d, %q", l.Addr(), code, out)
 	}
 }
+
+// TestHostPorts: with host_ports, a dyno reaches the host on the listed
+// ports only; other host ports are refused.
+func TestHostPorts(t *testing.T) {
+	testenv.NeedRoot(t)
+	testenv.NeedCommand(t, "iptables")
+	cfg := testConfig(t.TempDir())
+	cfg.Bridge, cfg.Subnet = "paasdfw0", "10.244.0.0/16"
+	gw := "10.244.0.1"
+	// The bridge must exist (with its address) before listening on it.
+	probe, err := New(Config{StateDir: t.TempDir(), Bridge: cfg.Bridge, Subnet: cfg.Subnet, CgroupParent: cfg.CgroupParent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := probe.net.ensure(); err != nil {
+		t.Fatal(err)
+	}
+	listen := func() (net.Listener, int) {
+		l, err := net.Listen("tcp", net.JoinHostPort(gw, "0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		return l, l.Addr().(*net.TCPAddr).Port
+	}
+	allowed, ap := listen()
+	defer allowed.Close()
+	other, op := listen()
+	defer other.Close()
+	cfg.HostPorts = []int{ap}
+	t.Cleanup(func() { RemoveHostRestriction(cfg.Bridge, cfg.HostPorts) })
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slugPath := benchSlug(t)
+	code, out := runDyno(t, r, "hostports-ok", core.DynoSpec{Slug: slugPath,
+		Command: "./" + conformance.RuntimeAppName + " dial " + allowed.Addr().String()})
+	if code != 0 || !strings.Contains(out, "ok") {
+		t.Fatalf("dyno could not reach allowed port %d: exit %d, %q", ap, code, out)
+	}
+	code, out = runDyno(t, r, "hostports-no", core.DynoSpec{Slug: slugPath,
+		Command: "./" + conformance.RuntimeAppName + " dial " + other.Addr().String()})
+	if code == 0 {
+		t.Fatalf("dyno reached port %d, which host_ports [%d] does not list: %q", op, ap, out)
+	}
+}

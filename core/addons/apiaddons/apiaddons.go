@@ -7,9 +7,9 @@
 // The broker instance id of an add-on is its name, and the binding id of
 // its first attachment is addons.BindingID(name, app id, attachment name);
 // both are derived from what the API stores, so nothing broker-specific is
-// stored. The API's request carries no attachment name (--as): when the API
-// then names the attachment itself, its config var names are still the
-// ones computed here from the default attachment name.
+// stored. Every attachment, including one to another app (addons:attach),
+// is a binding of its own with its own credentials; detaching it unbinds
+// it.
 package apiaddons
 
 import (
@@ -40,7 +40,10 @@ type Service struct {
 	Store Attachments
 }
 
-var _ api.AddonService = (*Service)(nil)
+var (
+	_ api.AddonService  = (*Service)(nil)
+	_ api.AddonAttacher = (*Service)(nil)
+)
 
 // Provision provisions and binds an add-on for app. The config vars in
 // the answer are keyed by their full names (DATABASE_URL). Errors are
@@ -60,7 +63,7 @@ func (s *Service) Provision(ctx context.Context, app core.App, req api.AddonRequ
 	}
 	r, err := s.Addons.Provision(ctx, addons.ProvisionRequest{
 		AppID: app.ID, AppName: app.Name, Plan: req.Plan, Name: req.Name,
-		Parameters: Parameters(req.Config), Existing: existing,
+		Parameters: Parameters(req.Config), Existing: existing, AttachmentName: req.AttachmentName,
 	})
 	if err != nil {
 		return api.Provisioned{}, err
@@ -74,6 +77,37 @@ func (s *Service) Provision(ctx context.Context, app core.App, req api.AddonRequ
 		Config:         r.Attachment.ConfigVars,
 		Message:        r.Message,
 	}, nil
+}
+
+// addon turns a stored add-on into the service's view of it, with its
+// service's config var prefix when a loaded broker offers the service.
+func (s *Service) addon(ad core.Addon) addons.Addon {
+	a := addons.Addon{Name: ad.Name, BrokerRef: ad.Broker, ServiceID: ad.ServiceID, PlanID: ad.PlanID, Service: ad.Service, Plan: ad.Plan}
+	if o, err := s.Addons.Resolve(ad.Service + ":" + ad.PlanID); err == nil {
+		a.ConfigVarPrefix = o.Service.ConfigVarPrefix
+	}
+	if a.ConfigVarPrefix == "" {
+		a.ConfigVarPrefix = addons.DefaultPrefix(ad.Service)
+	}
+	return a
+}
+
+// Attach binds the add-on to app under req.Name (or the default name)
+// with credentials of its own. Errors are addons.Service.Attach's; a
+// failed attach leaves no binding.
+func (s *Service) Attach(ctx context.Context, app core.App, ad core.Addon, req api.AttachRequest) (api.Attached, error) {
+	r, err := s.Addons.Attach(ctx, addons.AttachRequest{Addon: s.addon(ad), AppID: app.ID, AppName: app.Name, Name: req.Name, Existing: req.Existing})
+	if err != nil {
+		return api.Attached{}, err
+	}
+	return api.Attached{Name: r.Attachment.Name, Config: r.Attachment.ConfigVars}, nil
+}
+
+// Detach unbinds one attachment; a binding the broker no longer knows
+// counts as unbound.
+func (s *Service) Detach(ctx context.Context, ad core.Addon, at core.AddonAttachment) error {
+	_, err := s.Addons.Detach(ctx, s.addon(ad), addons.Attachment{Addon: ad.Name, AppID: at.AppID, Name: at.Name})
+	return err
 }
 
 // Deprovision detaches the add-on's attachments at the broker and

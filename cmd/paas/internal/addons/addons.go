@@ -1,5 +1,5 @@
-// Package addons is `paas addons`, `addons:create`, `addons:destroy` and
-// `addons:info`.
+// Package addons is `paas addons`, `addons:create`, `addons:destroy`,
+// `addons:info`, `addons:attach` and `addons:detach`.
 package addons
 
 import (
@@ -16,11 +16,12 @@ import (
 	"github.com/paasd/paasd/cmd/paas/internal/apiclient"
 	"github.com/paasd/paasd/cmd/paas/internal/apps"
 	"github.com/paasd/paasd/cmd/paas/internal/cli"
+	"github.com/paasd/paasd/cmd/paas/internal/releases"
 )
 
 // Commands returns the addons commands.
 func Commands(e *cli.Env) []*cobra.Command {
-	return []*cobra.Command{list(e), create(e), destroy(e), info(e)}
+	return []*cobra.Command{list(e), create(e), destroy(e), info(e), attach(e), detach(e)}
 }
 
 func appPath(app string) string { return "/apps/" + apiclient.Escape(app) }
@@ -80,7 +81,7 @@ func list(e *cli.Env) *cobra.Command {
 			app, err := e.App(af)
 			switch {
 			case err == nil:
-				path, attPath = appPath(app)+"/addons", appPath(app)+"/addon-attachments"
+				path = appPath(app) + "/addons"
 			case !errors.Is(err, cli.ErrNoApp):
 				return err
 			}
@@ -96,8 +97,22 @@ func list(e *cli.Env) *cobra.Command {
 				return err
 			}
 			var atts []apiclient.Attachment
-			if err := c.List(e.Ctxt(), attPath, &atts); err != nil {
-				return err
+			if app == "" {
+				if err := c.List(e.Ctxt(), attPath, &atts); err != nil {
+					return err
+				}
+			}
+			// Within an app, each add-on's attachments to every app, as
+			// Heroku shows them ("as SHOP_DB on blog").
+			for _, a := range ads {
+				if app == "" {
+					break
+				}
+				var more []apiclient.Attachment
+				if err := c.List(e.Ctxt(), "/addons/"+apiclient.Escape(a.ID)+"/addon-attachments", &more); err != nil {
+					return err
+				}
+				atts = append(atts, more...)
 			}
 			if len(ads) == 0 && app != "" {
 				e.Printf("No add-ons for app %s.\n", app)
@@ -284,5 +299,74 @@ func info(e *cli.Env) *cobra.Command {
 	}
 	af.Register(e, cmd)
 	cli.JSONFlag(cmd, &jsonOut)
+	return cmd
+}
+
+func attach(e *cli.Env) *cobra.Command {
+	var af cli.AppFlags
+	var as string
+	cmd := &cobra.Command{
+		Use:   "addons:attach ADDON",
+		Short: "attach an existing add-on resource to an app, with credentials of its own",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			app, c, err := e.AppClient(af)
+			if err != nil {
+				return err
+			}
+			var a apiclient.Addon
+			if err := c.Get(e.Ctxt(), "/addons/"+apiclient.Escape(args[0]), &a); err != nil {
+				return err
+			}
+			body := map[string]any{"addon": map[string]string{"name": a.Name}, "app": map[string]string{"name": app}}
+			if as != "" {
+				body["name"] = as
+			}
+			msg := "Attaching " + a.Name
+			if as != "" {
+				msg += " as " + as
+			}
+			var at apiclient.Attachment
+			if err := e.Action(msg+" to "+cli.Hexagon+" "+app, func() (string, error) {
+				return "", c.Do(e.Ctxt(), http.MethodPost, "/addon-attachments", body, &at)
+			}); err != nil {
+				return err
+			}
+			return e.Action("Setting "+at.Name+" config vars and restarting "+cli.Hexagon+" "+app, func() (string, error) {
+				return releases.CurrentVersion(e.Ctxt(), c, app), nil
+			})
+		},
+	}
+	af.Register(e, cmd)
+	cmd.Flags().StringVar(&as, "as", "", "name for the add-on attachment (the config var prefix)")
+	return cmd
+}
+
+func detach(e *cli.Env) *cobra.Command {
+	var af cli.AppFlags
+	cmd := &cobra.Command{
+		Use:   "addons:detach ATTACHMENT",
+		Short: "detach an add-on resource from an app, revoking the attachment's credentials",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			app, c, err := e.AppClient(af)
+			if err != nil {
+				return err
+			}
+			var at apiclient.Attachment
+			if err := c.Get(e.Ctxt(), appPath(app)+"/addon-attachments/"+apiclient.Escape(args[0]), &at); err != nil {
+				return err
+			}
+			if err := e.Action("Detaching "+at.Name+" to "+at.Addon.Name+" from "+cli.Hexagon+" "+app, func() (string, error) {
+				return "", c.Do(e.Ctxt(), http.MethodDelete, "/addon-attachments/"+apiclient.Escape(at.ID), nil, nil)
+			}); err != nil {
+				return err
+			}
+			return e.Action("Unsetting "+at.Name+" config vars and restarting "+cli.Hexagon+" "+app, func() (string, error) {
+				return releases.CurrentVersion(e.Ctxt(), c, app), nil
+			})
+		},
+	}
+	af.Register(e, cmd)
 	return cmd
 }
