@@ -143,10 +143,10 @@ type AddonAttachment struct {
 
 // Domain is a hostname routed to an app.
 type Domain struct {
-	ID        string    `json:"id"`
-	AppID     string    `json:"app_id"`
-	Hostname  string    `json:"hostname"`
-	Kind      string    `json:"kind"` // "heroku" or "custom"
+	ID       string `json:"id"`
+	AppID    string `json:"app_id"`
+	Hostname string `json:"hostname"`
+	Kind     string `json:"kind"` // "heroku" or "custom"
 	// SNIEndpointID is the id of the app's SNI endpoint whose certificate
 	// the router serves for this hostname; empty lets the router pick any
 	// of the app's certificates that covers it.
