@@ -9,7 +9,6 @@ import (
 	"github.com/paasd/paasd/core/tlscert"
 )
 
-
 func TestSNIEndpoints(t *testing.T) {
 	e := newEnv(t, api.Options{})
 	e.createApp(e.alice, "app")

@@ -55,6 +55,10 @@ type Config struct {
 	APIAddr string `json:"api_addr,omitempty"`
 	// RouterAddr is the HTTP router's listen address; default "127.0.0.1:8080".
 	RouterAddr string `json:"router_addr,omitempty"`
+	// RouterTLSAddr, if set, is the router's HTTPS listen address: it
+	// terminates TLS with the certificate of the app's SNI endpoint that
+	// covers the requested name (SNI), HTTP/2 by ALPN. Default: none.
+	RouterTLSAddr string `json:"router_tls_addr,omitempty"`
 	// RendezvousAddr is the TLS listen address of the rendezvous service
 	// that `heroku run` attaches through; default api_addr's host with its
 	// port + 1 (port 0 when api_addr's port is 0).
@@ -133,7 +137,10 @@ func nextPort(addr string) string {
 
 // Validate checks every field and names the first one that is wrong.
 func (c Config) Validate() error {
-	for _, a := range []struct{ name, v string }{{"api_addr", c.APIAddr}, {"router_addr", c.RouterAddr}, {"rendezvous_addr", c.RendezvousAddr}} {
+	for _, a := range []struct{ name, v string }{{"api_addr", c.APIAddr}, {"router_addr", c.RouterAddr}, {"rendezvous_addr", c.RendezvousAddr}, {"router_tls_addr", c.RouterTLSAddr}} {
+		if a.v == "" && a.name == "router_tls_addr" {
+			continue
+		}
 		if _, _, err := net.SplitHostPort(a.v); err != nil {
 			return fmt.Errorf("%s %q is not host:port: %w", a.name, a.v, core.ErrInvalid)
 		}
@@ -224,6 +231,9 @@ type Options struct {
 	// RouterReady, if set, is called with the router's bound address before
 	// Ready.
 	RouterReady func(routerAddr string)
+	// RouterTLSReady, if set, is called with the router's bound HTTPS
+	// address (when router_tls_addr is set) before Ready.
+	RouterTLSReady func(routerTLSAddr string)
 }
 
 // Main runs paasd with args (without the program name) until ctx is done
@@ -260,6 +270,7 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	fs.StringVar(&flagCfg.DataDir, "data", "", "data directory (default "+DefaultDataDir+")")
 	fs.StringVar(&flagCfg.APIAddr, "api-addr", "", "Platform API listen address (default "+DefaultAPIAddr+")")
 	fs.StringVar(&flagCfg.RouterAddr, "router-addr", "", "router listen address (default "+DefaultRouterAddr+")")
+	fs.StringVar(&flagCfg.RouterTLSAddr, "router-tls-addr", "", "router HTTPS listen address, certificates chosen by SNI (default: no HTTPS)")
 	fs.StringVar(&flagCfg.RendezvousAddr, "rendezvous-addr", "", "`heroku run` attach (TLS) listen address (default: API port + 1)")
 	fs.StringVar(&flagCfg.Runtime, "runtime", "", "dyno runtime plugin reference (default "+DefaultRuntime+" as root, "+DefaultRuntimeNonRoot+" otherwise)")
 	fs.StringVar(&flagCfg.Router, "router", "", "router plugin reference (default "+DefaultRouter+")")
@@ -294,6 +305,7 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	over(&cfg.APIAddr, flagCfg.APIAddr)
 	over(&cfg.RouterAddr, flagCfg.RouterAddr)
 	over(&cfg.RendezvousAddr, flagCfg.RendezvousAddr)
+	over(&cfg.RouterTLSAddr, flagCfg.RouterTLSAddr)
 	over(&cfg.Runtime, flagCfg.Runtime)
 	over(&cfg.Router, flagCfg.Router)
 	over(&cfg.LogLevel, flagCfg.LogLevel)
@@ -392,10 +404,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 	// The API port answers HTTP and HTTPS (git remotes the Heroku CLI
 	// writes are https://).
 	go func() { errc <- srv.Serve(newSniffListener(ln, tlsCfg)) }()
-	log.Info("paasd started", "api", "http://"+addr, "data", cfg.DataDir, "router", "http://"+parts.routerAddr, "runtime", cfg.Runtime,
+	log.Info("paasd started", "api", "http://"+addr, "data", cfg.DataDir, "router", "http://"+parts.routerAddr, "router_tls", parts.routerTLSAddr, "runtime", cfg.Runtime,
 		"rendezvous", rln.Addr().String(), "tls_cert", filepath.Join(cfg.DataDir, TLSCertFile))
 	if opts.RouterReady != nil {
 		opts.RouterReady(parts.routerAddr)
+	}
+	if opts.RouterTLSReady != nil && parts.routerTLSAddr != "" {
+		opts.RouterTLSReady(parts.routerTLSAddr)
 	}
 	if opts.Ready != nil {
 		opts.Ready(addr)

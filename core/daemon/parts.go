@@ -39,6 +39,8 @@ type parts struct {
 	deployer   *build.Deployer
 	git        *build.GitServer
 	routerAddr string
+	// routerTLSAddr is the router's bound HTTPS address, or "".
+	routerTLSAddr string
 	cancel     context.CancelFunc
 }
 
@@ -70,15 +72,20 @@ func startParts(ctx context.Context, cfg Config, st store.Store, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	rtr, err := p.load(ctx, core.ContractRouter, cfg.Router, builtinConfig(cfg.Router, map[string]any{
-		"http_addr": cfg.RouterAddr, "base_domain": cfg.AppDomain,
-	}))
+	rcfg := map[string]any{"http_addr": cfg.RouterAddr, "base_domain": cfg.AppDomain}
+	if cfg.RouterTLSAddr != "" {
+		rcfg["https_addr"] = cfg.RouterTLSAddr
+	}
+	rtr, err := p.load(ctx, core.ContractRouter, cfg.Router, builtinConfig(cfg.Router, rcfg))
 	if err != nil {
 		return nil, err
 	}
-	p.routerAddr = cfg.RouterAddr
+	p.routerAddr, p.routerTLSAddr = cfg.RouterAddr, cfg.RouterTLSAddr
 	if a, ok := rtr.Impl.(interface{ HTTPAddr() string }); ok && a.HTTPAddr() != "" {
 		p.routerAddr = a.HTTPAddr()
+	}
+	if a, ok := rtr.Impl.(interface{ HTTPSAddr() string }); ok && a.HTTPSAddr() != "" {
+		p.routerTLSAddr = a.HTTPSAddr()
 	}
 
 	drains, err := drainSchemes()

@@ -26,6 +26,7 @@ import (
 	"github.com/paasd/paasd/core/dynos"
 	"github.com/paasd/paasd/core/logplex"
 	"github.com/paasd/paasd/core/store"
+	"github.com/paasd/paasd/core/tlscert"
 )
 
 // Options configure a Platform. Store, Runtime and Logplex are required.
@@ -347,12 +348,24 @@ func (p *Platform) SyncRoutes(ctx context.Context, appID string) error {
 	}
 	slices.Sort(hosts)
 	hosts = slices.Compact(hosts)
+	certs, err := p.certificates(ctx, appID, domains)
+	if err != nil {
+		return fmt.Errorf("routes of %s: %w", app.Name, err)
+	}
+	balancer := ""
+	switch {
+	case slices.Contains(app.Features, api.FeatureRouterLeastConnections):
+		balancer = "least-conn"
+	case slices.Contains(app.Features, api.FeatureRouterPowerOfTwo):
+		balancer = "p2c"
+	}
 	blank := false
 	if rel, err := p.opts.Store.CurrentRelease(ctx, appID); err != nil || rel.SlugID == "" {
 		blank = true
 	}
 	p.mu.Lock()
-	r := core.Route{App: app.Name, AppID: app.ID, Hosts: hosts, Maintenance: app.Maintenance, Backends: p.backends[appID]}
+	r := core.Route{App: app.Name, AppID: app.ID, Hosts: hosts, Maintenance: app.Maintenance, Backends: p.backends[appID],
+		Certificates: certs, Balancer: balancer}
 	if blank {
 		r.State = core.AppBlank
 	}
@@ -364,6 +377,44 @@ func (p *Platform) SyncRoutes(ctx context.Context, appID string) error {
 	p.ids[r.App] = appID
 	p.mu.Unlock()
 	return p.push(ctx)
+}
+
+// certificates are the app's SNI endpoints as router certificates: each
+// serves the custom domains that name it, and those that name no endpoint
+// and that its certificate covers (the newest endpoint first). Endpoints
+// that serve no domain, or no longer parse, are left out.
+func (p *Platform) certificates(ctx context.Context, appID string, domains []core.Domain) ([]core.Certificate, error) {
+	eps, err := p.opts.Store.ListSNIEndpoints(ctx, appID)
+	if errors.Is(err, core.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("SNI endpoints: %w", err)
+	}
+	taken := map[string]bool{}
+	var out []core.Certificate
+	for i := len(eps) - 1; i >= 0; i-- {
+		e := eps[i]
+		c, err := tlscert.Parse([]byte(e.CertificateChain), []byte(e.PrivateKey), e.UpdatedAt)
+		if err != nil {
+			p.log.Warn("SNI endpoint left out of the route table", "endpoint", e.Name, "err", err)
+			continue
+		}
+		var hosts []string
+		for _, d := range domains {
+			if d.Kind != "custom" || taken[d.Hostname] {
+				continue
+			}
+			if d.SNIEndpointID == e.ID || (d.SNIEndpointID == "" && c.Matches(d.Hostname)) {
+				hosts = append(hosts, d.Hostname)
+				taken[d.Hostname] = true
+			}
+		}
+		if len(hosts) > 0 {
+			out = append(out, core.Certificate{Hosts: hosts, CertPEM: c.ChainPEM, KeyPEM: e.PrivateKey})
+		}
+	}
+	return out, nil
 }
 
 func (p *Platform) forgetRoute(appID string) {
