@@ -41,7 +41,7 @@ type parts struct {
 	routerAddr string
 	// routerTLSAddr is the router's bound HTTPS address, or "".
 	routerTLSAddr string
-	cancel     context.CancelFunc
+	cancel        context.CancelFunc
 }
 
 // startParts loads the dyno runtime and the router through the plugin host,
