@@ -289,4 +289,3 @@ func remove(e *cli.Env) *cobra.Command {
 	cmd.Flags().StringVarP(&confirm, "confirm", "c", "", "the app's name (accepted for compatibility with heroku certs:remove)")
 	return cmd
 }
-
