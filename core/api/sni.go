@@ -242,7 +242,7 @@ var featureNS = uuid.MustParse("6f1d3c2a-9a4e-4e43-8b5b-2d8c0f0e7a11")
 func renderFeature(a core.App, f AppFeature) AppFeatureJSON {
 	return AppFeatureJSON{CreatedAt: Time(a.CreatedAt), Description: f.Description, DisplayName: f.Name,
 		DocURL: "https://github.com/paasd/paasd/blob/main/docs/router.md", Enabled: slices.Contains(a.Features, f.Name),
-		ID: uuid.NewSHA1(featureNS, []byte(f.Name)).String(), Name: f.Name, State: "beta", UpdatedAt: Time(a.UpdatedAt)}
+		ID: uuid.NewSHA1(featureNS, []byte(f.Name)).String(), Name: f.Name, State: "general", UpdatedAt: Time(a.UpdatedAt)}
 }
 
 func findFeature(idOrName string) (AppFeature, error) {
