@@ -77,6 +77,10 @@ type Config struct {
 	// AdminEmail is the email of the admin created on first start; default
 	// "admin@paasd.local".
 	AdminEmail string `json:"admin_email,omitempty"`
+	// EcoIdleAfter is how long an app on eco dynos runs without a request
+	// before it sleeps (its dynos stop; the next request wakes it and is
+	// held until a web dyno is up). A Go duration; default "30m".
+	EcoIdleAfter string `json:"eco_idle_after,omitempty"`
 }
 
 // Defaults.
@@ -92,6 +96,9 @@ const (
 	DefaultRouter     = "builtin:router"
 	DefaultAppDomain  = "localhost"
 	DefaultAdminEmail = "admin@paasd.local"
+	// DefaultEcoIdleAfter is Heroku's: eco dynos sleep after 30 minutes
+	// without web traffic.
+	DefaultEcoIdleAfter = "30m"
 	// AdminTokenFile is the file under the data dir that receives the first
 	// admin's API token (mode 0600).
 	AdminTokenFile = "admin.token"
@@ -119,6 +126,7 @@ func (c *Config) setDefaults() {
 	def(&c.LogLevel, "info")
 	def(&c.LogFormat, "text")
 	def(&c.AdminEmail, DefaultAdminEmail)
+	def(&c.EcoIdleAfter, DefaultEcoIdleAfter)
 }
 
 // nextPort is addr's host with its port + 1; port 0 stays 0, and an
@@ -160,6 +168,9 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log_format %q is not text or json: %w", c.LogFormat, core.ErrInvalid)
+	}
+	if d, err := time.ParseDuration(c.EcoIdleAfter); err != nil || d <= 0 {
+		return fmt.Errorf("eco_idle_after %q is not a positive duration (e.g. \"30m\"): %w", c.EcoIdleAfter, core.ErrInvalid)
 	}
 	if !strings.Contains(c.AdminEmail, "@") {
 		return fmt.Errorf("admin_email %q is not an email address: %w", c.AdminEmail, core.ErrInvalid)
@@ -274,6 +285,7 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	fs.StringVar(&flagCfg.RendezvousAddr, "rendezvous-addr", "", "`heroku run` attach (TLS) listen address (default: API port + 1)")
 	fs.StringVar(&flagCfg.Runtime, "runtime", "", "dyno runtime plugin reference (default "+DefaultRuntime+" as root, "+DefaultRuntimeNonRoot+" otherwise)")
 	fs.StringVar(&flagCfg.Router, "router", "", "router plugin reference (default "+DefaultRouter+")")
+	fs.StringVar(&flagCfg.EcoIdleAfter, "eco-idle-after", "", "apps on eco dynos sleep after this long without a request (default "+DefaultEcoIdleAfter+")")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
 	fs.StringVar(&configFile, "config", "", "configuration file (JSON)")
 	if err := fs.Parse(args); err != nil {
@@ -309,6 +321,7 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	over(&cfg.Runtime, flagCfg.Runtime)
 	over(&cfg.Router, flagCfg.Router)
 	over(&cfg.LogLevel, flagCfg.LogLevel)
+	over(&cfg.EcoIdleAfter, flagCfg.EcoIdleAfter)
 	cfg.setDefaults()
 	return cfg, cfg.Validate()
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/api"
@@ -107,16 +108,26 @@ func startParts(ctx context.Context, cfg Config, st store.Store, log *slog.Logge
 	if !rt.Info.HasCapability(core.RuntimeCapIsolation) {
 		dopts = dynos.Options{BasePort: 20000}
 	}
+	ecoIdle, _ := time.ParseDuration(cfg.EcoIdleAfter) // Validate checked it
 	p.platform = platform.New(platform.Options{
 		Store: st, Runtime: rt.Runtime(), Logplex: p.logplex, Sessions: p.sessions, Router: rtr.Router(),
 		AppDomain: cfg.AppDomain, SlugDir: filepath.Join(cfg.DataDir, "slugs"), Logger: log, Dynos: dopts,
+		EcoIdleAfter: ecoIdle,
 	})
+	// The reference router holds requests to sleeping apps and asks the
+	// platform to wake them.
+	if w, ok := rtr.Impl.(interface {
+		SetWake(func(ctx context.Context, app string) error)
+	}); ok {
+		w.SetWake(p.platform.Wake)
+	}
 	lctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	if src, ok := rtr.Impl.(core.RouterLogSource); ok {
 		go func() {
 			_ = src.Logs(lctx, func(app string, m core.LogMessage) error {
 				if id := p.platform.AppID(app); id != "" {
+					p.platform.Touch(id)
 					_ = p.logplex.Write(id, m)
 				}
 				return nil

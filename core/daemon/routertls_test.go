@@ -61,6 +61,7 @@ func TestRouterTLSBySNI(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	d, _ := startDaemonWithRouter(t, dataDir, "--runtime", "builtin:process", "--router-tls-addr", "127.0.0.1:0")
 	defer d.stop(t)
+	defer d.scaleDown(t, "secure")
 	if d.routerTLS == "" {
 		t.Fatal("paasd reported no router TLS address")
 	}

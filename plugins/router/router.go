@@ -289,6 +289,14 @@ func (r *Router) Configure(ctx context.Context, req core.ConfigureRequest) error
 	return nil
 }
 
+// SetWake sets Options.Wake after New: paasd wires the router it loads to
+// the platform that wakes sleeping apps.
+func (r *Router) SetWake(fn func(ctx context.Context, app string) error) {
+	r.mu.Lock()
+	r.opts.Wake = fn
+	r.mu.Unlock()
+}
+
 // HTTPAddr is the address Configure's http_addr listens on, or "".
 func (r *Router) HTTPAddr() string {
 	r.mu.Lock()
