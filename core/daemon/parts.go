@@ -76,6 +76,11 @@ func startParts(ctx context.Context, cfg Config, st store.Store, log *slog.Logge
 	rcfg := map[string]any{"http_addr": cfg.RouterAddr, "base_domain": cfg.AppDomain}
 	if cfg.RouterTLSAddr != "" {
 		rcfg["https_addr"] = cfg.RouterTLSAddr
+		crt, key, err := routerDefaultCert(cfg.DataDir, cfg.AppDomain)
+		if err != nil {
+			return nil, err
+		}
+		rcfg["default_cert_file"], rcfg["default_key_file"] = crt, key
 	}
 	rtr, err := p.load(ctx, core.ContractRouter, cfg.Router, builtinConfig(cfg.Router, rcfg))
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -138,7 +139,19 @@ func TestRouterTLSBySNI(t *testing.T) {
 		t.Fatalf("HTTP/1.1 over TLS: %q", raw)
 	}
 
-	// A name no certificate covers: the handshake fails.
+	// The app's default hostname gets paasd's "*.localhost" certificate.
+	def, err := os.ReadFile(filepath.Join(dataDir, RouterCertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defRoots := x509.NewCertPool()
+	defRoots.AppendCertsFromPEM(def)
+	if c, body, _, cert, err := httpsGet(d.routerTLS, "secure.localhost", "/", defRoots); err != nil || c != 200 || body != "proto=https dyno=web.1\n" || cert.DNSNames[0] != "*.localhost" {
+		t.Fatalf("https://secure.localhost/: %d %q %v", c, body, err)
+	}
+
+	// A name no certificate covers: the default certificate, which the
+	// client does not trust for it.
 	if _, err := tls.Dial("tcp", d.routerTLS, &tls.Config{RootCAs: roots, ServerName: "other.example.org"}); err == nil {
 		t.Fatal("handshake for a name without a certificate succeeded")
 	}
