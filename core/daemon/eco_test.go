@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ func TestEcoAppSleepsAndWakes(t *testing.T) {
 	testenv.Short(t, "starts paasd and a real dyno")
 	testenv.NeedCommand(t, "python3")
 	dataDir := filepath.Join(t.TempDir(), "data")
-	d, router := startDaemonWithRouter(t, dataDir, "--runtime", "builtin:process", "--eco-idle-after", "2s")
+	d, router := startDaemonWithRouter(t, dataDir, "--runtime", testRuntime(), "--eco-idle-after", "2s")
 	defer d.stop(t)
 	defer d.scaleDown(t, "sleepy")
 
@@ -109,4 +110,14 @@ func (d *daemon) scaleDown(t *testing.T, app string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// testRuntime is the dyno runtime of the router end-to-end tests: runc
+// when root (as in CI: each dyno has its own network namespace, so no port
+// is shared with other tests' dynos), the process runtime otherwise.
+func testRuntime() string {
+	if os.Geteuid() == 0 {
+		return "builtin:runc"
+	}
+	return "builtin:process"
 }

@@ -60,7 +60,7 @@ func TestRouterTLSBySNI(t *testing.T) {
 	testenv.Short(t, "starts paasd and a real dyno")
 	testenv.NeedCommand(t, "python3")
 	dataDir := filepath.Join(t.TempDir(), "data")
-	d, _ := startDaemonWithRouter(t, dataDir, "--runtime", "builtin:process", "--router-tls-addr", "127.0.0.1:0")
+	d, _ := startDaemonWithRouter(t, dataDir, "--runtime", testRuntime(), "--router-tls-addr", "127.0.0.1:0")
 	defer d.stop(t)
 	defer d.scaleDown(t, "secure")
 	if d.routerTLS == "" {
