@@ -3,6 +3,7 @@ package main_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,17 @@ func TestCertsAndFeatures(t *testing.T) {
 	p.ok("certs:remove", "--name", name, "-a", "secure", "--confirm", "secure")
 	r = p.ok("certs", "-a", "secure")
 	contains(t, "certs after remove", r.out, "no SSL certificates")
+
+	// certs:add --domains associates the new certificate with domains.
+	p.ok("domains:add", "api.example.com", "-a", "secure")
+	r = p.ok("certs:add", write("b.crt", crt2), write("b.key", key2), "--domains", "api.example.com", "-a", "secure")
+	contains(t, "certs:add --domains", r.err, "Adding api.example.com to ")
+	r = p.ok("certs", "-a", "secure")
+	name = strings.Fields(strings.Split(r.out, "\n")[2])[0]
+	r = p.ok("domains", "-a", "secure")
+	if !regexp.MustCompile(`(?m)^api\.example\.com +CNAME +secure\.localhost +` + name + `$`).MatchString(r.out) {
+		t.Fatalf("domains after certs:add --domains:\n%s", r.out)
+	}
 
 	r = p.ok("features", "-a", "secure")
 	contains(t, "features", r.out, "[ ] router-least-connections", "[ ] router-power-of-two")
