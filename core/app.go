@@ -17,6 +17,9 @@ type App struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 	// ReleasedAt is when the current release was created; zero for none.
 	ReleasedAt time.Time `json:"released_at,omitempty"`
+	// Features are the names of the app features enabled on the app
+	// (Heroku's app-feature resource), e.g. "router-least-connections".
+	Features []string `json:"features,omitempty"`
 }
 
 // Release states.
@@ -140,11 +143,31 @@ type AddonAttachment struct {
 
 // Domain is a hostname routed to an app.
 type Domain struct {
-	ID        string    `json:"id"`
-	AppID     string    `json:"app_id"`
-	Hostname  string    `json:"hostname"`
-	Kind      string    `json:"kind"` // "heroku" or "custom"
-	CreatedAt time.Time `json:"created_at"`
+	ID       string `json:"id"`
+	AppID    string `json:"app_id"`
+	Hostname string `json:"hostname"`
+	Kind     string `json:"kind"` // "heroku" or "custom"
+	// SNIEndpointID is the id of the app's SNI endpoint whose certificate
+	// the router serves for this hostname; empty lets the router pick any
+	// of the app's certificates that covers it.
+	SNIEndpointID string    `json:"sni_endpoint_id,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at,omitempty"`
+}
+
+// SNIEndpoint is a TLS certificate and key an app uploaded for its custom
+// domains; the router chooses it by SNI (Heroku's SNI endpoint).
+type SNIEndpoint struct {
+	ID    string `json:"id"`
+	AppID string `json:"app_id"`
+	// Name is unique within the app.
+	Name string `json:"name"`
+	// CertificateChain is the PEM chain, leaf first.
+	CertificateChain string `json:"certificate_chain"`
+	// PrivateKey is the PEM key; the API never returns it.
+	PrivateKey string    `json:"private_key"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // Drain is a log drain attached to an app.

@@ -42,7 +42,8 @@ const (
 	AppRunning AppState = "running"
 	// AppCrashed: every web dyno crashed (H10 App crashed).
 	AppCrashed AppState = "crashed"
-	// AppIdle: the app is asleep; hold requests and wake it (see Route.WakeURL).
+	// AppIdle: the app is asleep; hold requests until a table shows it
+	// running (the reference router also calls its wake hook, Options.Wake).
 	AppIdle AppState = "idle"
 	// AppBlank: the app has never been deployed (H81 Blank app).
 	AppBlank AppState = "blank"

@@ -921,7 +921,8 @@ func (s *Server) listDomains(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	paginate(w, r, ds, "id", domainFields, func(d core.Domain) any { return renderDomain(a, d, s.hostname(a.Name)) })
+	eps, _ := s.st.ListSNIEndpoints(r.Context(), a.ID)
+	paginate(w, r, ds, "id", domainFields, func(d core.Domain) any { return renderDomain(a, d, s.hostname(a.Name), eps) })
 }
 
 func (s *Server) createDomain(w http.ResponseWriter, r *http.Request) {
@@ -930,7 +931,8 @@ func (s *Server) createDomain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req struct {
-		Hostname string `json:"hostname"`
+		Hostname    string  `json:"hostname"`
+		SNIEndpoint *string `json:"sni_endpoint"`
 	}
 	if !s.decode(w, r, &req) {
 		return
@@ -940,7 +942,19 @@ func (s *Server) createDomain(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	d, err := s.st.CreateDomain(r.Context(), core.Domain{AppID: a.ID, Hostname: req.Hostname, Kind: "custom"})
+	endpoint := ""
+	if req.SNIEndpoint != nil && *req.SNIEndpoint != "" {
+		e, err := s.st.GetSNIEndpoint(r.Context(), a.ID, *req.SNIEndpoint)
+		if errors.Is(err, core.ErrNotFound) {
+			err = fmt.Errorf("sni_endpoint %q is not an SNI endpoint of this app: %w", *req.SNIEndpoint, core.ErrInvalid)
+		}
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		endpoint = e.ID
+	}
+	d, err := s.st.CreateDomain(r.Context(), core.Domain{AppID: a.ID, Hostname: req.Hostname, Kind: "custom", SNIEndpointID: endpoint})
 	if errors.Is(err, core.ErrConflict) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid_params", fmt.Sprintf("Domain %s is already in use by another app or this one.", req.Hostname))
 		return
@@ -951,7 +965,8 @@ func (s *Server) createDomain(w http.ResponseWriter, r *http.Request) {
 	}
 	s.apiLog(r.Context(), a, "Add %s domain by user %s", d.Hostname, user(r).Email)
 	s.syncRoutes(r.Context(), a.ID)
-	writeJSON(w, http.StatusCreated, renderDomain(a, d, s.hostname(a.Name)))
+	eps, _ := s.st.ListSNIEndpoints(r.Context(), a.ID)
+	writeJSON(w, http.StatusCreated, renderDomain(a, d, s.hostname(a.Name), eps))
 }
 
 func (s *Server) getDomain(w http.ResponseWriter, r *http.Request) {
@@ -964,7 +979,47 @@ func (s *Server) getDomain(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, renderDomain(a, d, s.hostname(a.Name)))
+	eps, _ := s.st.ListSNIEndpoints(r.Context(), a.ID)
+	writeJSON(w, http.StatusOK, renderDomain(a, d, s.hostname(a.Name), eps))
+}
+
+// updateDomain answers PATCH /apps/{app}/domains/{domain}: it sets or
+// clears ("sni_endpoint": null) the SNI endpoint serving the hostname.
+func (s *Server) updateDomain(w http.ResponseWriter, r *http.Request) {
+	a, ok := s.app(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		SNIEndpoint *string `json:"sni_endpoint"`
+	}
+	if !s.decode(w, r, &req) {
+		return
+	}
+	endpoint := ""
+	if req.SNIEndpoint != nil && *req.SNIEndpoint != "" {
+		e, err := s.st.GetSNIEndpoint(r.Context(), a.ID, *req.SNIEndpoint)
+		if errors.Is(err, core.ErrNotFound) {
+			err = fmt.Errorf("sni_endpoint %q is not an SNI endpoint of this app: %w", *req.SNIEndpoint, core.ErrInvalid)
+		}
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		endpoint = e.ID
+	}
+	d, err := s.st.UpdateDomain(r.Context(), a.ID, r.PathValue("domain"), func(d *core.Domain) error {
+		d.SNIEndpointID = endpoint
+		return nil
+	})
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.apiLog(r.Context(), a, "Update %s domain by user %s", d.Hostname, user(r).Email)
+	s.syncRoutes(r.Context(), a.ID)
+	eps, _ := s.st.ListSNIEndpoints(r.Context(), a.ID)
+	writeJSON(w, http.StatusOK, renderDomain(a, d, s.hostname(a.Name), eps))
 }
 
 func (s *Server) deleteDomain(w http.ResponseWriter, r *http.Request) {
@@ -987,7 +1042,7 @@ func (s *Server) deleteDomain(w http.ResponseWriter, r *http.Request) {
 	}
 	s.apiLog(r.Context(), a, "Remove %s domain by user %s", d.Hostname, user(r).Email)
 	s.syncRoutes(r.Context(), a.ID)
-	writeJSON(w, http.StatusOK, renderDomain(a, d, s.hostname(a.Name)))
+	writeJSON(w, http.StatusOK, renderDomain(a, d, s.hostname(a.Name), nil))
 }
 
 // ---- collaborators ----

@@ -34,7 +34,13 @@ func (s *Server) routes() {
 	m.HandleFunc("PATCH /apps/{app}", s.updateApp)
 	m.HandleFunc("DELETE /apps/{app}", s.deleteApp)
 	m.HandleFunc("GET /apps/{app}/features", s.listFeatures)
-	m.HandleFunc("GET /apps/{app}/sni-endpoints", s.emptyList)
+	m.HandleFunc("GET /apps/{app}/features/{feature}", s.getFeature)
+	m.HandleFunc("PATCH /apps/{app}/features/{feature}", s.updateFeature)
+	m.HandleFunc("GET /apps/{app}/sni-endpoints", s.listSNIEndpoints)
+	m.HandleFunc("POST /apps/{app}/sni-endpoints", s.createSNIEndpoint)
+	m.HandleFunc("GET /apps/{app}/sni-endpoints/{endpoint}", s.getSNIEndpoint)
+	m.HandleFunc("PATCH /apps/{app}/sni-endpoints/{endpoint}", s.updateSNIEndpoint)
+	m.HandleFunc("DELETE /apps/{app}/sni-endpoints/{endpoint}", s.deleteSNIEndpoint)
 	m.HandleFunc("GET /apps/{app}/pipeline-couplings", s.notFoundPipeline)
 
 	m.HandleFunc("GET /apps/{app}/config-vars", s.getConfigVars)
@@ -91,6 +97,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /apps/{app}/domains", s.listDomains)
 	m.HandleFunc("POST /apps/{app}/domains", s.createDomain)
 	m.HandleFunc("GET /apps/{app}/domains/{domain}", s.getDomain)
+	m.HandleFunc("PATCH /apps/{app}/domains/{domain}", s.updateDomain)
 	m.HandleFunc("DELETE /apps/{app}/domains/{domain}", s.deleteDomain)
 
 	m.HandleFunc("GET /apps/{app}/collaborators", s.listCollaborators)
@@ -492,19 +499,6 @@ func (s *Server) deleteApp(w http.ResponseWriter, r *http.Request) {
 	s.syncRoutes(r.Context(), a.ID)
 	s.syncDrains(r.Context(), a.ID)
 	writeJSON(w, http.StatusOK, out)
-}
-
-// listFeatures answers GET /apps/{app}/features: paasd has no app features.
-func (s *Server) listFeatures(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.app(w, r); ok {
-		writeJSON(w, http.StatusOK, []any{})
-	}
-}
-
-func (s *Server) emptyList(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.app(w, r); ok {
-		writeJSON(w, http.StatusOK, []any{})
-	}
 }
 
 // notFoundPipeline answers GET /apps/{app}/pipeline-couplings: paasd has no

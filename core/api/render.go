@@ -355,11 +355,23 @@ type DomainJSON struct {
 	SNIEndpoint     any     `json:"sni_endpoint"`
 }
 
-func renderDomain(a core.App, d core.Domain, cname string) DomainJSON {
+func renderDomain(a core.App, d core.Domain, cname string, eps []core.SNIEndpoint) DomainJSON {
 	out := DomainJSON{App: refOf(a), CreatedAt: Time(d.CreatedAt), Hostname: d.Hostname, ID: d.ID,
 		Kind: d.Kind, UpdatedAt: Time(d.CreatedAt), Status: "succeeded"}
+	if !d.UpdatedAt.IsZero() {
+		out.UpdatedAt = Time(d.UpdatedAt)
+	}
 	if d.Kind == "custom" {
 		out.CNAME = &cname
+	}
+	if d.SNIEndpointID != "" {
+		ref := Ref{ID: d.SNIEndpointID}
+		for _, e := range eps {
+			if e.ID == d.SNIEndpointID {
+				ref.Name = e.Name
+			}
+		}
+		out.SNIEndpoint = ref
 	}
 	return out
 }

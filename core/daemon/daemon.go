@@ -57,6 +57,10 @@ type Config struct {
 	APIAddr string `json:"api_addr,omitempty"`
 	// RouterAddr is the HTTP router's listen address; default "127.0.0.1:8080".
 	RouterAddr string `json:"router_addr,omitempty"`
+	// RouterTLSAddr, if set, is the router's HTTPS listen address: it
+	// terminates TLS with the certificate of the app's SNI endpoint that
+	// covers the requested name (SNI), HTTP/2 by ALPN. Default: none.
+	RouterTLSAddr string `json:"router_tls_addr,omitempty"`
 	// RendezvousAddr is the TLS listen address of the rendezvous service
 	// that `heroku run` attaches through; default api_addr's host with its
 	// port + 1 (port 0 when api_addr's port is 0).
@@ -86,6 +90,10 @@ type Config struct {
 	// everything else dynos send to the host is refused. Default: unset,
 	// the host is reachable on every port it listens on.
 	DynoHostPorts []int `json:"dyno_host_ports,omitempty"`
+	// EcoIdleAfter is how long an app on eco dynos runs without a request
+	// before it sleeps (its dynos stop; the next request wakes it and is
+	// held until a web dyno is up). A Go duration; default "30m".
+	EcoIdleAfter string `json:"eco_idle_after,omitempty"`
 }
 
 // Defaults.
@@ -101,6 +109,9 @@ const (
 	DefaultRouter     = "builtin:router"
 	DefaultAppDomain  = "localhost"
 	DefaultAdminEmail = "admin@paasd.local"
+	// DefaultEcoIdleAfter is Heroku's: eco dynos sleep after 30 minutes
+	// without web traffic.
+	DefaultEcoIdleAfter = "30m"
 	// AdminTokenFile is the file under the data dir that receives the first
 	// admin's API token (mode 0600).
 	AdminTokenFile = "admin.token"
@@ -128,6 +139,7 @@ func (c *Config) setDefaults() {
 	def(&c.LogLevel, "info")
 	def(&c.LogFormat, "text")
 	def(&c.AdminEmail, DefaultAdminEmail)
+	def(&c.EcoIdleAfter, DefaultEcoIdleAfter)
 }
 
 // nextPort is addr's host with its port + 1; port 0 stays 0, and an
@@ -146,7 +158,10 @@ func nextPort(addr string) string {
 
 // Validate checks every field and names the first one that is wrong.
 func (c Config) Validate() error {
-	for _, a := range []struct{ name, v string }{{"api_addr", c.APIAddr}, {"router_addr", c.RouterAddr}, {"rendezvous_addr", c.RendezvousAddr}} {
+	for _, a := range []struct{ name, v string }{{"api_addr", c.APIAddr}, {"router_addr", c.RouterAddr}, {"rendezvous_addr", c.RendezvousAddr}, {"router_tls_addr", c.RouterTLSAddr}} {
+		if a.v == "" && a.name == "router_tls_addr" {
+			continue
+		}
 		if _, _, err := net.SplitHostPort(a.v); err != nil {
 			return fmt.Errorf("%s %q is not host:port: %w", a.name, a.v, core.ErrInvalid)
 		}
@@ -166,6 +181,9 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log_format %q is not text or json: %w", c.LogFormat, core.ErrInvalid)
+	}
+	if d, err := time.ParseDuration(c.EcoIdleAfter); err != nil || d <= 0 {
+		return fmt.Errorf("eco_idle_after %q is not a positive duration (e.g. \"30m\"): %w", c.EcoIdleAfter, core.ErrInvalid)
 	}
 	if !strings.Contains(c.AdminEmail, "@") {
 		return fmt.Errorf("admin_email %q is not an email address: %w", c.AdminEmail, core.ErrInvalid)
@@ -253,6 +271,9 @@ type Options struct {
 	// RouterReady, if set, is called with the router's bound address before
 	// Ready.
 	RouterReady func(routerAddr string)
+	// RouterTLSReady, if set, is called with the router's bound HTTPS
+	// address (when router_tls_addr is set) before Ready.
+	RouterTLSReady func(routerTLSAddr string)
 }
 
 // Main runs paasd with args (without the program name) until ctx is done
@@ -289,9 +310,11 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	fs.StringVar(&flagCfg.DataDir, "data", "", "data directory (default "+DefaultDataDir+")")
 	fs.StringVar(&flagCfg.APIAddr, "api-addr", "", "Platform API listen address (default "+DefaultAPIAddr+")")
 	fs.StringVar(&flagCfg.RouterAddr, "router-addr", "", "router listen address (default "+DefaultRouterAddr+")")
+	fs.StringVar(&flagCfg.RouterTLSAddr, "router-tls-addr", "", "router HTTPS listen address, certificates chosen by SNI (default: no HTTPS)")
 	fs.StringVar(&flagCfg.RendezvousAddr, "rendezvous-addr", "", "`heroku run` attach (TLS) listen address (default: API port + 1)")
 	fs.StringVar(&flagCfg.Runtime, "runtime", "", "dyno runtime plugin reference (default "+DefaultRuntime+" as root, "+DefaultRuntimeNonRoot+" otherwise)")
 	fs.StringVar(&flagCfg.Router, "router", "", "router plugin reference (default "+DefaultRouter+")")
+	fs.StringVar(&flagCfg.EcoIdleAfter, "eco-idle-after", "", "apps on eco dynos sleep after this long without a request (default "+DefaultEcoIdleAfter+")")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
 	fs.StringVar(&configFile, "config", "", "configuration file (JSON)")
 	if err := fs.Parse(args); err != nil {
@@ -323,9 +346,11 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	over(&cfg.APIAddr, flagCfg.APIAddr)
 	over(&cfg.RouterAddr, flagCfg.RouterAddr)
 	over(&cfg.RendezvousAddr, flagCfg.RendezvousAddr)
+	over(&cfg.RouterTLSAddr, flagCfg.RouterTLSAddr)
 	over(&cfg.Runtime, flagCfg.Runtime)
 	over(&cfg.Router, flagCfg.Router)
 	over(&cfg.LogLevel, flagCfg.LogLevel)
+	over(&cfg.EcoIdleAfter, flagCfg.EcoIdleAfter)
 	cfg.setDefaults()
 	return cfg, cfg.Validate()
 }
@@ -425,10 +450,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 	// The API port answers HTTP and HTTPS (git remotes the Heroku CLI
 	// writes are https://).
 	go func() { errc <- srv.Serve(newSniffListener(ln, tlsCfg)) }()
-	log.Info("paasd started", "api", "http://"+addr, "data", cfg.DataDir, "router", "http://"+parts.routerAddr, "runtime", cfg.Runtime,
+	log.Info("paasd started", "api", "http://"+addr, "data", cfg.DataDir, "router", "http://"+parts.routerAddr, "router_tls", parts.routerTLSAddr, "runtime", cfg.Runtime,
 		"rendezvous", rln.Addr().String(), "tls_cert", filepath.Join(cfg.DataDir, TLSCertFile))
 	if opts.RouterReady != nil {
 		opts.RouterReady(parts.routerAddr)
+	}
+	if opts.RouterTLSReady != nil && parts.routerTLSAddr != "" {
+		opts.RouterTLSReady(parts.routerTLSAddr)
 	}
 	if opts.Ready != nil {
 		opts.Ready(addr)

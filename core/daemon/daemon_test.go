@@ -75,6 +75,12 @@ func TestConfigValidateAndPrecedence(t *testing.T) {
 			return c.APIAddr == "127.0.0.1:7001" && c.Runtime == "builtin:runc"
 		}, ""},
 		{"bad address", []string{"--api-addr", "5000"}, nil, "api_addr"},
+		{"router TLS address", []string{"--router-tls-addr", "127.0.0.1:8443"}, func(c Config) bool { return c.RouterTLSAddr == "127.0.0.1:8443" }, ""},
+		{"no router TLS by default", nil, func(c Config) bool { return c.RouterTLSAddr == "" }, ""},
+		{"bad router TLS address", []string{"--router-tls-addr", "8443"}, nil, "router_tls_addr"},
+		{"eco idle default", nil, func(c Config) bool { return c.EcoIdleAfter == "30m" }, ""},
+		{"eco idle flag", []string{"--eco-idle-after", "90s"}, func(c Config) bool { return c.EcoIdleAfter == "90s" }, ""},
+		{"bad eco idle", []string{"--eco-idle-after", "soon"}, nil, "eco_idle_after"},
 		{"bad runtime", []string{"--runtime", "runc"}, nil, "runtime"},
 		{"bad log level", []string{"--log-level", "loud"}, nil, "log_level"},
 		{"missing file", []string{"--config", filepath.Join(dir, "nope.json")}, nil, "nope.json"},
@@ -133,9 +139,11 @@ type daemon struct {
 	url     string
 	token   string
 	dataDir string
-	logs    *syncBuffer
-	cancel  context.CancelFunc
-	done    chan int
+	// routerTLS is the router's HTTPS address, when started with one.
+	routerTLS string
+	logs      *syncBuffer
+	cancel    context.CancelFunc
+	done      chan int
 }
 
 func startDaemon(t *testing.T, extra ...string) *daemon {

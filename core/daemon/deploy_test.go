@@ -126,7 +126,8 @@ func startDaemonWithRouter(t testing.TB, dataDir string, extra ...string) (*daem
 	routerReady := make(chan string, 1)
 	args := append([]string{"--data", d.dataDir, "--api-addr", "127.0.0.1:0", "--router-addr", "127.0.0.1:0"}, extra...)
 	go func() {
-		d.done <- Run(ctx, args, io.Discard, d.logs, Options{Ready: func(a string) { ready <- a }, RouterReady: func(a string) { routerReady <- a }})
+		d.done <- Run(ctx, args, io.Discard, d.logs, Options{Ready: func(a string) { ready <- a }, RouterReady: func(a string) { routerReady <- a },
+			RouterTLSReady: func(a string) { d.routerTLS = a }})
 	}()
 	select {
 	case a := <-ready:

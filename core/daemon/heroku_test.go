@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paasd/paasd/core/tlscert"
 	"github.com/paasd/paasd/internal/testenv"
 )
 
@@ -80,6 +82,14 @@ func TestHerokuCLI(t *testing.T) {
 	}
 
 	const app = "e2e-app"
+	crt, key, err := tlscert.Generate([]string{"www.e2e.example.com"}, time.Now(), 90*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(home, "server.crt"), filepath.Join(home, "server.key")
+	if err := errors.Join(os.WriteFile(certFile, crt, 0o600), os.WriteFile(keyFile, key, 0o600)); err != nil {
+		t.Fatal(err)
+	}
 	steps := []struct {
 		desc  string
 		args  []string
@@ -115,6 +125,12 @@ func TestHerokuCLI(t *testing.T) {
 		{"drains", []string{"drains", "-a", app}, nil, []string{"syslog://logs.example.com:514 (d."}},
 		{"domains:remove", []string{"domains:remove", "www.e2e.example.com", "-a", app}, nil, []string{"Removing www.e2e.example.com from " + app + "... done"}},
 		{"drains:remove", []string{"drains:remove", "syslog://logs.example.com:514", "-a", app}, nil, []string{"Successfully removed drain"}},
+		// With no custom domain left, certs:add does not prompt for domains.
+		{"certs:add", []string{"certs:add", certFile, keyFile, "-a", app}, nil, []string{"Adding SSL certificate to " + app + "... done", "Common Name(s): www.e2e.example.com", "SSL certificate is self signed."}},
+		{"certs", []string{"certs", "-a", app}, nil, []string{"www.e2e.example.com", "SNI"}},
+		{"certs:info", []string{"certs:info", "-a", app}, nil, []string{"Certificate details:", "Expires At:"}},
+		{"features:enable", []string{"features:enable", "router-least-connections", "-a", app}, nil, []string{"Enabling router-least-connections for " + app + "... done"}},
+		{"features", []string{"features", "-a", app}, nil, []string{"[+] router-least-connections", "[ ] router-power-of-two"}},
 		{"ps:restart", []string{"ps:restart", "-a", app}, nil, []string{"Restarting all dynos on " + app + "... done"}},
 		{"ps:stop", []string{"ps:stop", "--dyno-name", "web.1", "-a", app}, nil, []string{"Stopping dyno web.1 on " + app + "... done"}},
 		{"access", []string{"access", "-a", app}, nil, []string{"admin@paasd.local", "owner"}},

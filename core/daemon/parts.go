@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/addons"
@@ -44,7 +45,9 @@ type parts struct {
 	// configured. stopAddons ends its background retries.
 	addons     *addons.Service
 	stopAddons func()
-	cancel     context.CancelFunc
+	// routerTLSAddr is the router's bound HTTPS address, or "".
+	routerTLSAddr string
+	cancel        context.CancelFunc
 }
 
 // startParts loads the dyno runtime and the router through the plugin host,
@@ -77,15 +80,25 @@ func startParts(ctx context.Context, cfg Config, st store.Store, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	rtr, err := p.load(ctx, core.ContractRouter, cfg.Router, builtinConfig(cfg.Router, map[string]any{
-		"http_addr": cfg.RouterAddr, "base_domain": cfg.AppDomain,
-	}))
+	rcfg := map[string]any{"http_addr": cfg.RouterAddr, "base_domain": cfg.AppDomain}
+	if cfg.RouterTLSAddr != "" {
+		rcfg["https_addr"] = cfg.RouterTLSAddr
+		crt, key, err := routerDefaultCert(cfg.DataDir, cfg.AppDomain)
+		if err != nil {
+			return nil, err
+		}
+		rcfg["default_cert_file"], rcfg["default_key_file"] = crt, key
+	}
+	rtr, err := p.load(ctx, core.ContractRouter, cfg.Router, builtinConfig(cfg.Router, rcfg))
 	if err != nil {
 		return nil, err
 	}
-	p.routerAddr = cfg.RouterAddr
+	p.routerAddr, p.routerTLSAddr = cfg.RouterAddr, cfg.RouterTLSAddr
 	if a, ok := rtr.Impl.(interface{ HTTPAddr() string }); ok && a.HTTPAddr() != "" {
 		p.routerAddr = a.HTTPAddr()
+	}
+	if a, ok := rtr.Impl.(interface{ HTTPSAddr() string }); ok && a.HTTPSAddr() != "" {
+		p.routerTLSAddr = a.HTTPSAddr()
 	}
 
 	drains, err := drainSchemes()
@@ -107,16 +120,26 @@ func startParts(ctx context.Context, cfg Config, st store.Store, log *slog.Logge
 	if !rt.Info.HasCapability(core.RuntimeCapIsolation) {
 		dopts = dynos.Options{BasePort: 20000}
 	}
+	ecoIdle, _ := time.ParseDuration(cfg.EcoIdleAfter) // Validate checked it
 	p.platform = platform.New(platform.Options{
 		Store: st, Runtime: rt.Runtime(), Logplex: p.logplex, Sessions: p.sessions, Router: rtr.Router(),
 		AppDomain: cfg.AppDomain, SlugDir: filepath.Join(cfg.DataDir, "slugs"), Logger: log, Dynos: dopts,
+		EcoIdleAfter: ecoIdle,
 	})
+	// The reference router holds requests to sleeping apps and asks the
+	// platform to wake them.
+	if w, ok := rtr.Impl.(interface {
+		SetWake(func(ctx context.Context, app string) error)
+	}); ok {
+		w.SetWake(p.platform.Wake)
+	}
 	lctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	if src, ok := rtr.Impl.(core.RouterLogSource); ok {
 		go func() {
 			_ = src.Logs(lctx, func(app string, m core.LogMessage) error {
 				if id := p.platform.AppID(app); id != "" {
+					p.platform.Touch(id)
 					_ = p.logplex.Write(id, m)
 				}
 				return nil

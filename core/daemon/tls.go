@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/paasd/paasd/core/tlscert"
 )
 
 // TLS certificate files under the data dir, used by the rendezvous service
@@ -94,4 +96,33 @@ func loadOrCreateCert(dataDir string, addrs ...string) (tls.Certificate, error) 
 		return tls.Certificate{}, fmt.Errorf("tls certificate: %w", err)
 	}
 	return tls.LoadX509KeyPair(certPath, keyPath)
+}
+
+// Router certificate files under the data dir: the certificate the router
+// serves over HTTPS for names no SNI endpoint covers, chiefly the apps'
+// default hostnames. Self-signed for "*.<app_domain>" on first start; an
+// operator may replace both files with a real wildcard certificate.
+const (
+	RouterCertFile = "router-tls.crt"
+	RouterKeyFile  = "router-tls.key"
+)
+
+// routerDefaultCert makes sure the router's default certificate files
+// exist and are valid for more than a day, and returns their paths.
+func routerDefaultCert(dataDir, appDomain string) (certPath, keyPath string, err error) {
+	certPath, keyPath = filepath.Join(dataDir, RouterCertFile), filepath.Join(dataDir, RouterKeyFile)
+	if c, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil && c.Leaf != nil && time.Until(c.Leaf.NotAfter) > 24*time.Hour {
+		return certPath, keyPath, nil
+	}
+	crt, key, err := tlscert.Generate([]string{"*." + appDomain, appDomain}, time.Now(), 10*365*24*time.Hour)
+	if err != nil {
+		return "", "", fmt.Errorf("router certificate: %w", err)
+	}
+	if err := os.WriteFile(keyPath, key, 0o600); err != nil {
+		return "", "", fmt.Errorf("router certificate: %w", err)
+	}
+	if err := os.WriteFile(certPath, crt, 0o644); err != nil {
+		return "", "", fmt.Errorf("router certificate: %w", err)
+	}
+	return certPath, keyPath, nil
 }

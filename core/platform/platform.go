@@ -26,6 +26,7 @@ import (
 	"github.com/paasd/paasd/core/dynos"
 	"github.com/paasd/paasd/core/logplex"
 	"github.com/paasd/paasd/core/store"
+	"github.com/paasd/paasd/core/tlscert"
 )
 
 // Options configure a Platform. Store, Runtime and Logplex are required.
@@ -47,6 +48,10 @@ type Options struct {
 	Dynos dynos.Options
 	// Logger is the platform's own log; nil means slog.Default().
 	Logger *slog.Logger
+	// EcoIdleAfter puts apps whose web dynos are eco to sleep (every
+	// dyno stopped, the route idle) after this long without a request;
+	// the next request wakes them (see Wake). Zero: apps never sleep.
+	EcoIdleAfter time.Duration
 }
 
 // Platform implements api.DynoManager, api.APILogger, api.LogSessions,
@@ -61,9 +66,22 @@ type Platform struct {
 	ids      map[string]string     // app id by app name, for router log lines
 	backends map[string][]core.Backend
 	crashed  map[string]bool
-	version  int64
-	pushMu   sync.Mutex
+	// asleep holds apps put to sleep (asleepSleeping: their dynos are
+	// stopped) or waking (asleepWaking: started again, no backend up yet);
+	// either way their route is idle. lastActive is each app's last
+	// routed request (or wake, or first converge).
+	asleep     map[string]string
+	lastActive map[string]time.Time
+	version    int64
+	pushMu     sync.Mutex
+	stop       chan struct{}
+	stopOnce   sync.Once
 }
+
+const (
+	asleepSleeping = "sleeping"
+	asleepWaking   = "waking"
+)
 
 var (
 	_ api.DynoManager  = (*Platform)(nil)
@@ -79,7 +97,8 @@ func New(opts Options) *Platform {
 	if opts.AppDomain == "" {
 		opts.AppDomain = "localhost"
 	}
-	p := &Platform{opts: opts, routes: map[string]core.Route{}, ids: map[string]string{}, backends: map[string][]core.Backend{}, crashed: map[string]bool{}}
+	p := &Platform{opts: opts, routes: map[string]core.Route{}, ids: map[string]string{}, backends: map[string][]core.Backend{}, crashed: map[string]bool{},
+		asleep: map[string]string{}, lastActive: map[string]time.Time{}, stop: make(chan struct{})}
 	p.log = cmp.Or(opts.Logger, slog.Default())
 	d := opts.Dynos
 	d.Logger = p.log
@@ -114,11 +133,91 @@ func (p *Platform) Start(ctx context.Context) error {
 			p.log.Warn("drains at start", "app", a.Name, "err", err)
 		}
 	}
+	if p.opts.EcoIdleAfter > 0 {
+		go p.sleeper()
+	}
 	return nil
 }
 
 // Close stops supervising; dynos keep running for the next paasd to adopt.
-func (p *Platform) Close() { p.mgr.Close() }
+func (p *Platform) Close() {
+	p.stopOnce.Do(func() { close(p.stop) })
+	p.mgr.Close()
+}
+
+// Touch records a routed request to the app with id appID: eco apps sleep
+// after EcoIdleAfter without one.
+func (p *Platform) Touch(appID string) {
+	p.mu.Lock()
+	p.lastActive[appID] = time.Now()
+	p.mu.Unlock()
+}
+
+// Wake implements the router's wake hook: a request reached the app named
+// app while it sleeps. Its dynos start again; the route stays idle (the
+// router holds the request) until a web dyno is up.
+func (p *Platform) Wake(ctx context.Context, app string) error {
+	p.mu.Lock()
+	appID := p.ids[app]
+	if appID == "" || p.asleep[appID] != asleepSleeping {
+		p.mu.Unlock()
+		return nil
+	}
+	p.asleep[appID] = asleepWaking
+	p.lastActive[appID] = time.Now()
+	p.mu.Unlock()
+	p.log.Info("waking eco app", "app", app)
+	_ = p.opts.Logplex.WriteLine(appID, "heroku", "router", "Waking app "+app+": a request arrived while it slept")
+	return p.Converge(ctx, appID)
+}
+
+// sleeper puts idle eco apps to sleep.
+func (p *Platform) sleeper() {
+	every := min(max(p.opts.EcoIdleAfter/4, 50*time.Millisecond), time.Minute)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+		ctx := context.Background()
+		p.mu.Lock()
+		var idle []string
+		now := time.Now()
+		for appID := range p.routes {
+			last, seen := p.lastActive[appID]
+			if !seen {
+				p.lastActive[appID] = now
+				continue
+			}
+			if p.asleep[appID] == "" && len(p.backends[appID]) > 0 && now.Sub(last) >= p.opts.EcoIdleAfter {
+				idle = append(idle, appID)
+			}
+		}
+		p.mu.Unlock()
+		for _, appID := range idle {
+			if !p.isEco(ctx, appID) {
+				continue
+			}
+			p.mu.Lock()
+			p.asleep[appID] = asleepSleeping
+			p.mu.Unlock()
+			p.log.Info("eco app idle: sleeping", "app_id", appID, "idle_after", p.opts.EcoIdleAfter)
+			_ = p.opts.Logplex.WriteLine(appID, "heroku", "router", fmt.Sprintf("Idling: no request in %s; eco dynos sleep until the next one", p.opts.EcoIdleAfter))
+			if err := p.Converge(ctx, appID); err != nil {
+				p.log.Warn("sleep", "app_id", appID, "err", err)
+			}
+		}
+	}
+}
+
+// isEco reports whether the app's web dynos are eco dynos.
+func (p *Platform) isEco(ctx context.Context, appID string) bool {
+	f, err := p.opts.Store.GetFormation(ctx, appID, "web")
+	return err == nil && f.Quantity > 0 && strings.EqualFold(f.Size, "eco")
+}
 
 // SlugPath is where the tarball of slug lives: SlugDir/<hex sha256>.tgz;
 // "" for a slug without a checksum, which has no tarball: its dynos get an
@@ -147,6 +246,21 @@ func (p *Platform) Converge(ctx context.Context, appID string) error {
 	d, _, err := p.desired(ctx, app)
 	if err != nil {
 		return err
+	}
+	p.mu.Lock()
+	sleeping := p.asleep[appID] == asleepSleeping
+	p.mu.Unlock()
+	if sleeping && !p.isEco(ctx, appID) {
+		// No longer eco (resized or scaled to zero): it does not sleep.
+		p.mu.Lock()
+		delete(p.asleep, appID)
+		p.mu.Unlock()
+		sleeping = false
+	}
+	if sleeping {
+		for i := range d.Processes {
+			d.Processes[i].Quantity = 0
+		}
 	}
 	if err := p.mgr.Apply(ctx, d); err != nil {
 		return fmt.Errorf("converge %s: %w", app.Name, err)
@@ -301,6 +415,9 @@ func (p *Platform) onBackends(appID string, backends []core.Backend, state core.
 	p.mu.Lock()
 	p.backends[appID] = backends
 	p.crashed[appID] = state == core.AppCrashed
+	if len(backends) > 0 && p.asleep[appID] == asleepWaking {
+		delete(p.asleep, appID)
+	}
 	r, ok := p.routes[appID]
 	if ok {
 		r.Backends = backends
@@ -318,6 +435,8 @@ func (p *Platform) stateLocked(appID string, r core.Route) core.AppState {
 	switch {
 	case len(r.Backends) > 0:
 		return core.AppRunning
+	case p.asleep[appID] != "":
+		return core.AppIdle
 	case p.crashed[appID]:
 		return core.AppCrashed
 	case r.State == core.AppBlank:
@@ -347,12 +466,24 @@ func (p *Platform) SyncRoutes(ctx context.Context, appID string) error {
 	}
 	slices.Sort(hosts)
 	hosts = slices.Compact(hosts)
+	certs, err := p.certificates(ctx, appID, domains)
+	if err != nil {
+		return fmt.Errorf("routes of %s: %w", app.Name, err)
+	}
+	balancer := ""
+	switch {
+	case slices.Contains(app.Features, api.FeatureRouterLeastConnections):
+		balancer = "least-conn"
+	case slices.Contains(app.Features, api.FeatureRouterPowerOfTwo):
+		balancer = "p2c"
+	}
 	blank := false
 	if rel, err := p.opts.Store.CurrentRelease(ctx, appID); err != nil || rel.SlugID == "" {
 		blank = true
 	}
 	p.mu.Lock()
-	r := core.Route{App: app.Name, AppID: app.ID, Hosts: hosts, Maintenance: app.Maintenance, Backends: p.backends[appID]}
+	r := core.Route{App: app.Name, AppID: app.ID, Hosts: hosts, Maintenance: app.Maintenance, Backends: p.backends[appID],
+		Certificates: certs, Balancer: balancer}
 	if blank {
 		r.State = core.AppBlank
 	}
@@ -366,6 +497,44 @@ func (p *Platform) SyncRoutes(ctx context.Context, appID string) error {
 	return p.push(ctx)
 }
 
+// certificates are the app's SNI endpoints as router certificates: each
+// serves the custom domains that name it, and those that name no endpoint
+// and that its certificate covers (the newest endpoint first). Endpoints
+// that serve no domain, or no longer parse, are left out.
+func (p *Platform) certificates(ctx context.Context, appID string, domains []core.Domain) ([]core.Certificate, error) {
+	eps, err := p.opts.Store.ListSNIEndpoints(ctx, appID)
+	if errors.Is(err, core.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("SNI endpoints: %w", err)
+	}
+	taken := map[string]bool{}
+	var out []core.Certificate
+	for i := len(eps) - 1; i >= 0; i-- {
+		e := eps[i]
+		c, err := tlscert.Parse([]byte(e.CertificateChain), []byte(e.PrivateKey), e.UpdatedAt)
+		if err != nil {
+			p.log.Warn("SNI endpoint left out of the route table", "endpoint", e.Name, "err", err)
+			continue
+		}
+		var hosts []string
+		for _, d := range domains {
+			if d.Kind != "custom" || taken[d.Hostname] {
+				continue
+			}
+			if d.SNIEndpointID == e.ID || (d.SNIEndpointID == "" && c.Matches(d.Hostname)) {
+				hosts = append(hosts, d.Hostname)
+				taken[d.Hostname] = true
+			}
+		}
+		if len(hosts) > 0 {
+			out = append(out, core.Certificate{Hosts: hosts, CertPEM: c.ChainPEM, KeyPEM: e.PrivateKey})
+		}
+	}
+	return out, nil
+}
+
 func (p *Platform) forgetRoute(appID string) {
 	p.mu.Lock()
 	if r, ok := p.routes[appID]; ok {
@@ -374,6 +543,8 @@ func (p *Platform) forgetRoute(appID string) {
 	delete(p.routes, appID)
 	delete(p.backends, appID)
 	delete(p.crashed, appID)
+	delete(p.asleep, appID)
+	delete(p.lastActive, appID)
 	p.mu.Unlock()
 	_ = p.push(context.Background())
 }

@@ -27,7 +27,7 @@ const FileName = "paasd.db"
 
 // SchemaVersion is the schema version this build writes. Opening a file with
 // an older version runs the migrations up to it; a newer version is refused.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 var _ Store = (*Bolt)(nil)
 
@@ -72,11 +72,12 @@ var (
 	sDomains       = []byte("domains")
 	sDrains        = []byte("drains")
 	sCollaborators = []byte("collaborators")
+	sSNIEndpoints  = []byte("sni_endpoints")
 
 	kSchemaVersion = []byte("schema_version")
 )
 
-var appSubBuckets = [][]byte{sReleases, sFormation, sDynos, sBuilds, sSlugs, sDomains, sDrains, sCollaborators}
+var appSubBuckets = [][]byte{sReleases, sFormation, sDynos, sBuilds, sSlugs, sDomains, sDrains, sCollaborators, sSNIEndpoints}
 
 // migrations[i] upgrades a file from schema version i to i+1.
 var migrations = []func(tx *bolt.Tx) error{
@@ -89,6 +90,14 @@ var migrations = []func(tx *bolt.Tx) error{
 			}
 		}
 		return nil
+	},
+	// 1 → 2: every app gets a bucket of SNI endpoints.
+	func(tx *bolt.Tx) error {
+		apps := tx.Bucket(bApp)
+		return apps.ForEachBucket(func(k []byte) error {
+			_, err := apps.Bucket(k).CreateBucketIfNotExists(sSNIEndpoints)
+			return err
+		})
 	},
 }
 
@@ -1247,10 +1256,19 @@ func (s *Bolt) CreateDomain(ctx context.Context, d core.Domain) (core.Domain, er
 		d.Kind = "custom"
 	}
 	d.CreatedAt = s.now()
+	d.UpdatedAt = d.CreatedAt
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		b, err := appSub(tx, d.AppID, sDomains)
 		if err != nil {
 			return err
+		}
+		if d.SNIEndpointID != "" {
+			eb, _ := appSub(tx, d.AppID, sSNIEndpoints)
+			e, _, err := findSNIEndpoint(eb, d.SNIEndpointID)
+			if err != nil {
+				return err
+			}
+			d.SNIEndpointID = e.ID
 		}
 		hosts := tx.Bucket(bHostnames)
 		if hosts.Get([]byte(d.Hostname)) != nil {
@@ -1321,6 +1339,167 @@ func (s *Bolt) DeleteDomain(ctx context.Context, appID, idOrHostname string) (co
 		return b.Delete(k)
 	})
 	return d, err
+}
+
+// UpdateDomain implements [Domains].
+func (s *Bolt) UpdateDomain(ctx context.Context, appID, idOrHostname string, fn func(*core.Domain) error) (core.Domain, error) {
+	var d core.Domain
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		b, err := appSub(tx, appID, sDomains)
+		if err != nil {
+			return err
+		}
+		var k []byte
+		d, k, err = findDomain(b, idOrHostname)
+		if err != nil {
+			return err
+		}
+		orig := d
+		if err := fn(&d); err != nil {
+			return err
+		}
+		d.ID, d.AppID, d.Hostname, d.Kind, d.CreatedAt = orig.ID, orig.AppID, orig.Hostname, orig.Kind, orig.CreatedAt
+		if d.SNIEndpointID != "" {
+			eb, err := appSub(tx, appID, sSNIEndpoints)
+			if err != nil {
+				return err
+			}
+			e, _, err := findSNIEndpoint(eb, d.SNIEndpointID)
+			if err != nil {
+				return err
+			}
+			d.SNIEndpointID = e.ID
+		}
+		d.UpdatedAt = s.now()
+		return putJSON(b, k, d)
+	})
+	return d, err
+}
+
+// ---- SNI endpoints ----
+
+func findSNIEndpoint(b *bolt.Bucket, idOrName string) (core.SNIEndpoint, []byte, error) {
+	e, k, ok, err := findJSON(b, func(e core.SNIEndpoint) bool { return e.ID == idOrName || e.Name == idOrName })
+	if err == nil && !ok {
+		err = fmt.Errorf("SNI endpoint %q: %w", idOrName, core.ErrNotFound)
+	}
+	return e, k, err
+}
+
+// CreateSNIEndpoint implements [SNIEndpoints].
+func (s *Bolt) CreateSNIEndpoint(ctx context.Context, e core.SNIEndpoint) (core.SNIEndpoint, error) {
+	if e.Name == "" || e.CertificateChain == "" || e.PrivateKey == "" {
+		return e, fmt.Errorf("SNI endpoint needs a name, a certificate chain and a private key: %w", core.ErrInvalid)
+	}
+	if e.ID == "" {
+		e.ID = newID()
+	}
+	e.CreatedAt = s.now()
+	e.UpdatedAt = e.CreatedAt
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		b, err := appSub(tx, e.AppID, sSNIEndpoints)
+		if err != nil {
+			return err
+		}
+		if _, _, err := findSNIEndpoint(b, e.Name); err == nil {
+			return fmt.Errorf("SNI endpoint %q already exists: %w", e.Name, core.ErrConflict)
+		}
+		return putJSON(b, []byte(e.ID), e)
+	})
+	return e, err
+}
+
+// GetSNIEndpoint implements [SNIEndpoints].
+func (s *Bolt) GetSNIEndpoint(ctx context.Context, appID, idOrName string) (core.SNIEndpoint, error) {
+	var e core.SNIEndpoint
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b, err := appSub(tx, appID, sSNIEndpoints)
+		if err != nil {
+			return err
+		}
+		e, _, err = findSNIEndpoint(b, idOrName)
+		return err
+	})
+	return e, err
+}
+
+// ListSNIEndpoints implements [SNIEndpoints].
+func (s *Bolt) ListSNIEndpoints(ctx context.Context, appID string) ([]core.SNIEndpoint, error) {
+	var out []core.SNIEndpoint
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b, err := appSub(tx, appID, sSNIEndpoints)
+		if err != nil {
+			return err
+		}
+		out, err = listJSON[core.SNIEndpoint](b)
+		return err
+	})
+	slices.SortFunc(out, func(a, b core.SNIEndpoint) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out, err
+}
+
+// UpdateSNIEndpoint implements [SNIEndpoints].
+func (s *Bolt) UpdateSNIEndpoint(ctx context.Context, appID, idOrName string, fn func(*core.SNIEndpoint) error) (core.SNIEndpoint, error) {
+	var e core.SNIEndpoint
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		b, err := appSub(tx, appID, sSNIEndpoints)
+		if err != nil {
+			return err
+		}
+		var k []byte
+		e, k, err = findSNIEndpoint(b, idOrName)
+		if err != nil {
+			return err
+		}
+		orig := e
+		if err := fn(&e); err != nil {
+			return err
+		}
+		e.ID, e.AppID, e.Name, e.CreatedAt = orig.ID, orig.AppID, orig.Name, orig.CreatedAt
+		if e.CertificateChain == "" || e.PrivateKey == "" {
+			return fmt.Errorf("SNI endpoint %q needs a certificate chain and a private key: %w", e.Name, core.ErrInvalid)
+		}
+		e.UpdatedAt = s.now()
+		return putJSON(b, k, e)
+	})
+	return e, err
+}
+
+// DeleteSNIEndpoint implements [SNIEndpoints].
+func (s *Bolt) DeleteSNIEndpoint(ctx context.Context, appID, idOrName string) (core.SNIEndpoint, error) {
+	var e core.SNIEndpoint
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		b, err := appSub(tx, appID, sSNIEndpoints)
+		if err != nil {
+			return err
+		}
+		var k []byte
+		e, k, err = findSNIEndpoint(b, idOrName)
+		if err != nil {
+			return err
+		}
+		db, _ := appSub(tx, appID, sDomains)
+		ds, err := listJSON[core.Domain](db)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			if d.SNIEndpointID == e.ID {
+				d.SNIEndpointID = ""
+				d.UpdatedAt = s.now()
+				if err := putJSON(db, []byte(d.ID), d); err != nil {
+					return err
+				}
+			}
+		}
+		return b.Delete(k)
+	})
+	return e, err
 }
 
 // ---- drains ----

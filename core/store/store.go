@@ -1,6 +1,7 @@
 // Package store keeps paasd's platform state: apps, their release ledger,
 // config vars, formation, dynos, builds, slugs, add-ons and attachments,
-// domains, log drains, users, API tokens and collaborators.
+// domains and their TLS certificates (SNI endpoints), log drains, users,
+// API tokens and collaborators.
 //
 // [Store] is the one interface the rest of paasd uses; it is the union of a
 // few small interfaces, one per noun ([Apps], [Releases], …). [Open] returns
@@ -56,6 +57,7 @@ type Store interface {
 	Slugs
 	Addons
 	Domains
+	SNIEndpoints
 	Drains
 	Users
 	Tokens
@@ -225,6 +227,28 @@ type Domains interface {
 	ListDomains(ctx context.Context, appID string) ([]core.Domain, error)
 	// DeleteDomain removes the domain and returns it.
 	DeleteDomain(ctx context.Context, appID, idOrHostname string) (core.Domain, error)
+	// UpdateDomain runs fn on the stored domain (its SNI endpoint) and
+	// stores the result; ID, AppID and Hostname cannot change. A non-empty
+	// SNIEndpointID must name an endpoint of the app (ErrNotFound).
+	UpdateDomain(ctx context.Context, appID, idOrHostname string, fn func(*core.Domain) error) (core.Domain, error)
+}
+
+// SNIEndpoints stores apps' TLS certificates (Heroku's SNI endpoints).
+type SNIEndpoints interface {
+	// CreateSNIEndpoint stores a certificate for e.AppID; names are unique
+	// within the app (ErrConflict). Empty IDs are assigned.
+	CreateSNIEndpoint(ctx context.Context, e core.SNIEndpoint) (core.SNIEndpoint, error)
+	// GetSNIEndpoint returns the app's endpoint by id or name, or
+	// ErrNotFound.
+	GetSNIEndpoint(ctx context.Context, appID, idOrName string) (core.SNIEndpoint, error)
+	// ListSNIEndpoints returns the app's endpoints by creation time.
+	ListSNIEndpoints(ctx context.Context, appID string) ([]core.SNIEndpoint, error)
+	// UpdateSNIEndpoint runs fn on a stored endpoint (a new certificate
+	// and key); ID, AppID and Name cannot change.
+	UpdateSNIEndpoint(ctx context.Context, appID, idOrName string, fn func(*core.SNIEndpoint) error) (core.SNIEndpoint, error)
+	// DeleteSNIEndpoint removes the endpoint, clears it from the app's
+	// domains that referenced it, and returns it.
+	DeleteSNIEndpoint(ctx context.Context, appID, idOrName string) (core.SNIEndpoint, error)
 }
 
 // Drains stores log drains.

@@ -51,14 +51,15 @@ func (c *conn) proxy(app *appRoute) bool {
 		var ecode *hcode
 		bc, sentAt, retry, ecode = c.send(pool, &e, try)
 		if ecode != nil {
+			pool.inflight.Add(-1)
 			return c.finishError(ecode, app, &e, true)
 		}
 		if retry {
+			pool.inflight.Add(-1)
 			continue
 		}
 		break
 	}
-	pool.inflight.Add(1)
 	defer pool.inflight.Add(-1)
 	keep, status, n, code := c.relayResponse(bc, q)
 	e.service = time.Since(sentAt)
@@ -92,7 +93,11 @@ func (c *conn) dispatch(app *appRoute) (*backend, *hcode) {
 }
 
 // dispatch picks a backend of app (found again by host if its table was
-// replaced) that is still in the current table, and marks it dispatching.
+// replaced) that is still in the current table, and marks it dispatching
+// and in flight. The in-flight count starts here, before the first byte of
+// the request is written, so that least-conn and p2c see a backend busy
+// from the moment it is chosen; the caller decrements it when the request
+// ends, fails or is routed again.
 func (r *Router) dispatch(app *appRoute, host []byte) (*backend, *hcode) {
 	for attempt := 0; ; attempt++ {
 		b := app.pick()
@@ -101,6 +106,7 @@ func (r *Router) dispatch(app *appRoute, host []byte) (*backend, *hcode) {
 		}
 		b.pool.dispatching.Add(1)
 		if !b.pool.retired.Load() {
+			b.pool.inflight.Add(1)
 			return b, nil
 		}
 		b.pool.dispatching.Add(-1)

@@ -45,14 +45,15 @@ func (h *httpHandler) proxy(w http.ResponseWriter, req *http.Request) {
 		var retry bool
 		bc, retry, code = h.send(pool, req, m, try)
 		if code != nil {
+			pool.inflight.Add(-1)
 			fail(code)
 			return
 		}
 		if !retry {
 			break
 		}
+		pool.inflight.Add(-1)
 	}
-	pool.inflight.Add(1)
 	defer pool.inflight.Add(-1)
 	keep, code := h.relay(w, req, bc, m)
 	m.e.service = time.Since(m.sentAt)

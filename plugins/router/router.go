@@ -208,6 +208,8 @@ const ConfigSchema = `{
 	boot_timeout?:    string
 	max_body_bytes?:  int & >=0
 	via?:             string
+	default_cert_file?: string
+	default_key_file?:  string
 }`
 
 // Config is the JSON configuration accepted by Configure.
@@ -226,6 +228,11 @@ type Config struct {
 	MaxBodyBytes int64 `json:"max_body_bytes,omitempty"`
 	// Via overrides Options.Via.
 	Via string `json:"via,omitempty"`
+	// DefaultCertFile and DefaultKeyFile, if set, are a PEM certificate
+	// and key loaded as Options.DefaultCertificate (paasd's wildcard for
+	// APP.<base domain>).
+	DefaultCertFile string `json:"default_cert_file,omitempty"`
+	DefaultKeyFile  string `json:"default_key_file,omitempty"`
 }
 
 // Configure implements core.Plugin: it applies the JSON Config and starts
@@ -266,6 +273,13 @@ func (r *Router) Configure(ctx context.Context, req core.ConfigureRequest) error
 	if cfg.Via != "" {
 		r.opts.Via = cfg.Via
 	}
+	if cfg.DefaultCertFile != "" || cfg.DefaultKeyFile != "" {
+		c, err := tls.LoadX509KeyPair(cfg.DefaultCertFile, cfg.DefaultKeyFile)
+		if err != nil {
+			return fmt.Errorf("router config: default_cert_file/default_key_file: %w: %w", err, core.ErrInvalid)
+		}
+		r.opts.DefaultCertificate = &c
+	}
 	if cfg.HTTPAddr != "" {
 		ln, err := net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {
@@ -287,6 +301,14 @@ func (r *Router) Configure(ctx context.Context, req core.ConfigureRequest) error
 		go r.ServeTLS(ln) //nolint:errcheck // ends with Close
 	}
 	return nil
+}
+
+// SetWake sets Options.Wake after New: paasd wires the router it loads to
+// the platform that wakes sleeping apps.
+func (r *Router) SetWake(fn func(ctx context.Context, app string) error) {
+	r.mu.Lock()
+	r.opts.Wake = fn
+	r.mu.Unlock()
 }
 
 // HTTPAddr is the address Configure's http_addr listens on, or "".

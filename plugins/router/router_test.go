@@ -470,6 +470,7 @@ func TestConfigure(t *testing.T) {
 		{desc: "bad duration", cfg: `{"request_timeout":"soon"}`},
 		{desc: "unknown field", cfg: `{"colour":"blue"}`},
 		{desc: "bad address", cfg: `{"http_addr":"256.0.0.1:x"}`},
+		{desc: "missing default certificate", cfg: `{"default_cert_file":"/nonexistent/tls.crt","default_key_file":"/nonexistent/tls.key"}`},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			r := New(Options{})

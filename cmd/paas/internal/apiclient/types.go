@@ -117,6 +117,38 @@ type Domain struct {
 	Kind     string  `json:"kind"`
 	CNAME    *string `json:"cname"`
 	Status   string  `json:"status"`
+	// SNIEndpoint is the {id, name} of the certificate serving the
+	// hostname, or nil.
+	SNIEndpoint *struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"sni_endpoint"`
+}
+
+// SNIEndpoint is the sni-endpoint resource (an app's TLS certificate).
+type SNIEndpoint struct {
+	ID               string   `json:"id"`
+	Name             string   `json:"name"`
+	CertificateChain string   `json:"certificate_chain"`
+	Domains          []string `json:"domains"`
+	SSLCert          struct {
+		CASigned    bool      `json:"ca_signed?"`
+		CertDomains []string  `json:"cert_domains"`
+		ExpiresAt   time.Time `json:"expires_at"`
+		Issuer      string    `json:"issuer"`
+		SelfSigned  bool      `json:"self_signed?"`
+		StartsAt    time.Time `json:"starts_at"`
+		Subject     string    `json:"subject"`
+	} `json:"ssl_cert"`
+}
+
+// AppFeature is the app-feature resource.
+type AppFeature struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Enabled     bool   `json:"enabled"`
+	State       string `json:"state"`
 }
 
 // Drain is the log-drain resource.

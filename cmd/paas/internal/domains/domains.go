@@ -36,11 +36,15 @@ func FormatList(app string, ds []apiclient.Domain) string {
 		if d.CNAME != nil {
 			target = *d.CNAME
 		}
-		custom = append(custom, []string{d.Hostname, "CNAME", target})
+		sni := ""
+		if d.SNIEndpoint != nil {
+			sni = d.SNIEndpoint.Name
+		}
+		custom = append(custom, []string{d.Hostname, "CNAME", target, sni})
 	}
 	if len(custom) > 0 {
 		b.WriteString("\n=== " + app + " Custom Domains\n")
-		b.WriteString(cli.FormatTable([]string{"Domain Name", "DNS Record Type", "DNS Target"}, custom))
+		b.WriteString(cli.FormatTable([]string{"Domain Name", "DNS Record Type", "DNS Target", "SNI Endpoint"}, custom))
 	}
 	return b.String()
 }
@@ -73,6 +77,7 @@ func list(e *cli.Env) *cobra.Command {
 func add(e *cli.Env) *cobra.Command {
 	var af cli.AppFlags
 	var jsonOut bool
+	var cert string
 	cmd := &cobra.Command{
 		Use:   "domains:add HOSTNAME",
 		Short: "add a domain to an app",
@@ -84,7 +89,11 @@ func add(e *cli.Env) *cobra.Command {
 			}
 			var raw json.RawMessage
 			err = e.Action("Adding "+args[0]+" to "+cli.Hexagon+" "+app, func() (string, error) {
-				return "", c.Do(e.Ctxt(), http.MethodPost, domainsPath(app), map[string]string{"hostname": args[0]}, &raw)
+				body := map[string]any{"hostname": args[0], "sni_endpoint": nil}
+				if cert != "" {
+					body["sni_endpoint"] = cert
+				}
+				return "", c.Do(e.Ctxt(), http.MethodPost, domainsPath(app), body, &raw)
 			})
 			if err != nil {
 				return err
@@ -104,6 +113,7 @@ func add(e *cli.Env) *cobra.Command {
 	}
 	af.Register(e, cmd)
 	cli.JSONFlag(cmd, &jsonOut)
+	cmd.Flags().StringVar(&cert, "cert", "", "name of the SNI endpoint (paas certs) serving this domain over HTTPS")
 	return cmd
 }
 

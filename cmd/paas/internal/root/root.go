@@ -19,10 +19,12 @@ import (
 	"github.com/paasd/paasd/cmd/paas/internal/apps"
 	"github.com/paasd/paasd/cmd/paas/internal/auth"
 	"github.com/paasd/paasd/cmd/paas/internal/buildpacks"
+	"github.com/paasd/paasd/cmd/paas/internal/certs"
 	"github.com/paasd/paasd/cmd/paas/internal/cli"
 	"github.com/paasd/paasd/cmd/paas/internal/config"
 	"github.com/paasd/paasd/cmd/paas/internal/domains"
 	"github.com/paasd/paasd/cmd/paas/internal/drains"
+	"github.com/paasd/paasd/cmd/paas/internal/features"
 	"github.com/paasd/paasd/cmd/paas/internal/git"
 	"github.com/paasd/paasd/cmd/paas/internal/logs"
 	"github.com/paasd/paasd/cmd/paas/internal/maintenance"
@@ -76,6 +78,8 @@ func New(e *cli.Env) *cobra.Command {
 		{"addons", "Add-ons", addons.Commands},
 		{"drains", "Log drains", drains.Commands},
 		{"domains", "Domains", domains.Commands},
+		{"certs", "TLS certificates", certs.Commands},
+		{"features", "App features", features.Commands},
 		{"buildpacks", "Buildpacks", buildpacks.Commands},
 		{"git", "Git", git.Commands},
 		{"maintenance", "Maintenance mode", maintenance.Commands},
