@@ -73,6 +73,9 @@ type Config struct {
 	// AdminEmail is the email of the admin created on first start; default
 	// "admin@paasd.local".
 	AdminEmail string `json:"admin_email,omitempty"`
+	// NoSeccomp runs runc dynos without the default seccomp profile (an
+	// escape hatch for apps that need a refused system call); default false.
+	NoSeccomp bool `json:"no_seccomp,omitempty"`
 }
 
 // Defaults.
@@ -264,6 +267,7 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	fs.StringVar(&flagCfg.Runtime, "runtime", "", "dyno runtime plugin reference (default "+DefaultRuntime+" as root, "+DefaultRuntimeNonRoot+" otherwise)")
 	fs.StringVar(&flagCfg.Router, "router", "", "router plugin reference (default "+DefaultRouter+")")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
+	fs.BoolVar(&flagCfg.NoSeccomp, "no-seccomp", false, "run runc dynos without the default seccomp profile")
 	fs.StringVar(&configFile, "config", "", "configuration file (JSON)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -297,6 +301,7 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	over(&cfg.Runtime, flagCfg.Runtime)
 	over(&cfg.Router, flagCfg.Router)
 	over(&cfg.LogLevel, flagCfg.LogLevel)
+	cfg.NoSeccomp = cfg.NoSeccomp || flagCfg.NoSeccomp
 	cfg.setDefaults()
 	return cfg, cfg.Validate()
 }

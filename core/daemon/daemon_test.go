@@ -29,6 +29,7 @@ func TestDecodeJSONConfig(t *testing.T) {
 		{"full", "c.json", `{"data_dir":"/var/lib/paasd","api_addr":"0.0.0.0:5000","runtime":"builtin:runc"}`,
 			Config{DataDir: "/var/lib/paasd", APIAddr: "0.0.0.0:5000", Runtime: "builtin:runc"}, "", nil},
 		{"empty object", "c.json", `{}`, Config{}, "", nil},
+		{"no_seccomp", "c.json", `{"no_seccomp":true}`, Config{NoSeccomp: true}, "", nil},
 		{"unknown field", "c.json", `{"api_adr":"x"}`, Config{}, `"api_adr"`, core.ErrInvalid},
 		{"wrong type names the field", "c.json", `{"api_addr":5000}`, Config{}, "api_addr", core.ErrInvalid},
 		{"syntax error", "c.json", `{"api_addr":`, Config{}, "invalid JSON", core.ErrInvalid},

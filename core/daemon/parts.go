@@ -64,9 +64,13 @@ func startParts(ctx context.Context, cfg Config, st store.Store, log *slog.Logge
 		}
 	}()
 
-	rt, err := p.load(ctx, core.ContractRuntime, cfg.Runtime, builtinConfig(cfg.Runtime, map[string]any{
+	rtCfg := map[string]any{
 		"state_dir": filepath.Join(cfg.DataDir, "runtime", strings.TrimPrefix(cfg.Runtime, "builtin:")),
-	}))
+	}
+	if cfg.NoSeccomp && cfg.Runtime == "builtin:runc" {
+		rtCfg["no_seccomp"] = true
+	}
+	rt, err := p.load(ctx, core.ContractRuntime, cfg.Runtime, builtinConfig(cfg.Runtime, rtCfg))
 	if err != nil {
 		return nil, err
 	}
