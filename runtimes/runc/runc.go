@@ -493,7 +493,11 @@ func (r *Runtime) start(d *dyno) (core.DynoStatus, error) {
 		ps, _ := p.Wait() // the exit status is in ps
 		d.finish(ps)
 	}()
-	return d.status(), nil
+	// No port probe here: the app has only just been exec'd, and readiness
+	// is for Inspect and the dyno manager's boot check to see.
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.statusLocked(), nil
 }
 
 // prepareApp makes the dyno's /app: an overlay whose lower layer is the
@@ -709,7 +713,7 @@ func (d *dyno) status() core.DynoStatus {
 	addr := net.JoinHostPort(d.rec.IP, strconv.Itoa(d.rec.Spec.Port))
 	d.mu.Unlock()
 	if probe {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+		if c, err := net.DialTimeout("tcp", addr, 50*time.Millisecond); err == nil {
 			c.Close()
 			d.mu.Lock()
 			d.up = true
