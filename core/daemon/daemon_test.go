@@ -73,6 +73,8 @@ func TestConfigValidateAndPrecedence(t *testing.T) {
 		{"flags override the file", []string{"--config", file, "--api-addr", "127.0.0.1:7001"}, func(c Config) bool {
 			return c.APIAddr == "127.0.0.1:7001" && c.Runtime == "builtin:runc"
 		}, ""},
+		{"seccomp on by default", []string{"--config", file}, func(c Config) bool { return !c.NoSeccomp }, ""},
+		{"--no-seccomp", []string{"--config", file, "--no-seccomp"}, func(c Config) bool { return c.NoSeccomp }, ""},
 		{"bad address", []string{"--api-addr", "5000"}, nil, "api_addr"},
 		{"bad runtime", []string{"--runtime", "runc"}, nil, "runtime"},
 		{"bad log level", []string{"--log-level", "loud"}, nil, "log_level"},
