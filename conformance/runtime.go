@@ -90,6 +90,7 @@ func (rs *runtimeSuite) suite() Suite {
 			{ID: "runtime.isolation.fs", Level: Must, Capability: core.RuntimeCapIsolation, Title: "files written by a dyno are gone for the next dyno (ephemeral file system)", Run: rs.isolationFS},
 			{ID: "runtime.limits.memory", Level: Must, Capability: core.RuntimeCapLimits, Title: "a dyno over its memory quota is OOM-killed and reported OOMKilled", Run: rs.limitsMemory},
 			{ID: "runtime.limits.pids", Level: Must, Capability: core.RuntimeCapLimits, Title: "a fork bomb is contained by the pids limit", Run: rs.limitsPids},
+			{ID: "runtime.seccomp", Level: Must, Capability: core.RuntimeCapSeccomp, Title: "a dyno runs under a seccomp filter that refuses keyctl, personality flags and mount", Run: rs.seccomp},
 			{ID: "runtime.recover", Level: Must, Capability: core.RuntimeCapRecover, Title: "a new runtime over the same state dir lists a running dyno and can stop it", Run: rs.recoverCheck},
 		},
 	}
@@ -680,6 +681,29 @@ func (rs *runtimeSuite) limitsPids(t *T) {
 	}
 	if res, err := rt.Stop(t.Context(), s.ID, 5*time.Second); err != nil {
 		t.Fatalf("stop the contained fork bomb: %v (%+v)", err, res)
+	}
+}
+
+func (rs *runtimeSuite) seccomp(t *T) {
+	rt, _ := rs.newRuntime(t)
+	s := rs.spec(t, rt, "run", "exec ./"+RuntimeAppName+" syscalls")
+	start(t, rt, s)
+	if st := wait(t, rt, s.ID); st.ExitCode == nil || *st.ExitCode != 0 {
+		t.Fatalf("syscalls app failed: %+v %v", st, collectLogs(t, rt, s.ID))
+	}
+	got := map[string]string{}
+	for _, l := range collectLogs(t, rt, s.ID) {
+		if k, v, ok := strings.Cut(l.Text, ": "); ok {
+			got[k] = v
+		}
+	}
+	if got["seccomp"] != "2" {
+		t.Errorf("/proc/self/status shows Seccomp: %q inside the dyno, want 2 (filter)", got["seccomp"])
+	}
+	for _, call := range []string{"keyctl", "personality", "mount"} {
+		if got[call] != "EPERM" {
+			t.Errorf("%s inside the dyno: %q, want EPERM", call, got[call])
+		}
 	}
 }
 

@@ -33,6 +33,8 @@ const RuntimeAppName = "paasd-conformance-app"
 //	hog    allocates and touches memory until killed
 //	dial A tries a TCP connection to address A: prints "ok" and exits 0,
 //	       or prints "fail: …" and exits 1
+//	syscalls  prints "seccomp: MODE" (2 under a filter) and the outcome of
+//	       keyctl, personality and mount ("ok", "EPERM" or the error)
 func RunRuntimeApp() {
 	if filepath.Base(os.Args[0]) != RuntimeAppName {
 		return
@@ -46,6 +48,9 @@ func RunRuntimeApp() {
 		appServe()
 	case "hog":
 		appHog()
+	case "syscalls":
+		appSyscalls()
+		os.Exit(0)
 	case "dial":
 		if len(os.Args) < 3 {
 			fmt.Fprintln(os.Stderr, "dial: want an address")
@@ -60,7 +65,7 @@ func RunRuntimeApp() {
 		fmt.Println("ok")
 		os.Exit(0)
 	default:
-		fmt.Fprintf(os.Stderr, "%s: unknown mode %q (want serve, hog or dial)\n", RuntimeAppName, mode)
+		fmt.Fprintf(os.Stderr, "%s: unknown mode %q (want serve, hog, dial or syscalls)\n", RuntimeAppName, mode)
 	}
 	os.Exit(2)
 }

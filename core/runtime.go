@@ -23,6 +23,9 @@ const (
 	// RuntimeCapRecover: dynos survive a restart of the host process and are
 	// listed again by a new runtime instance over the same state dir.
 	RuntimeCapRecover = "recover"
+	// RuntimeCapSeccomp: dynos run under a seccomp filter that refuses
+	// mount, namespace, keyring, module and tracing system calls with EPERM.
+	RuntimeCapSeccomp = "seccomp"
 )
 
 // DynoState is a dyno's lifecycle state, with Heroku's names.

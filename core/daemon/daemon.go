@@ -94,6 +94,9 @@ type Config struct {
 	// before it sleeps (its dynos stop; the next request wakes it and is
 	// held until a web dyno is up). A Go duration; default "30m".
 	EcoIdleAfter string `json:"eco_idle_after,omitempty"`
+	// NoSeccomp runs runc dynos without the default seccomp profile (an
+	// escape hatch for apps that need a refused system call); default false.
+	NoSeccomp bool `json:"no_seccomp,omitempty"`
 }
 
 // Defaults.
@@ -316,6 +319,7 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	fs.StringVar(&flagCfg.Router, "router", "", "router plugin reference (default "+DefaultRouter+")")
 	fs.StringVar(&flagCfg.EcoIdleAfter, "eco-idle-after", "", "apps on eco dynos sleep after this long without a request (default "+DefaultEcoIdleAfter+")")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
+	fs.BoolVar(&flagCfg.NoSeccomp, "no-seccomp", false, "run runc dynos without the default seccomp profile")
 	fs.StringVar(&configFile, "config", "", "configuration file (JSON)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -351,6 +355,7 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	over(&cfg.Router, flagCfg.Router)
 	over(&cfg.LogLevel, flagCfg.LogLevel)
 	over(&cfg.EcoIdleAfter, flagCfg.EcoIdleAfter)
+	cfg.NoSeccomp = cfg.NoSeccomp || flagCfg.NoSeccomp
 	cfg.setDefaults()
 	return cfg, cfg.Validate()
 }

@@ -31,6 +31,7 @@ func TestDecodeJSONConfig(t *testing.T) {
 		{"full", "c.json", `{"data_dir":"/var/lib/paasd","api_addr":"0.0.0.0:5000","runtime":"builtin:runc"}`,
 			Config{DataDir: "/var/lib/paasd", APIAddr: "0.0.0.0:5000", Runtime: "builtin:runc"}, "", nil},
 		{"empty object", "c.json", `{}`, Config{}, "", nil},
+		{"no_seccomp", "c.json", `{"no_seccomp":true}`, Config{NoSeccomp: true}, "", nil},
 		{"unknown field", "c.json", `{"api_adr":"x"}`, Config{}, `"api_adr"`, core.ErrInvalid},
 		{"wrong type names the field", "c.json", `{"api_addr":5000}`, Config{}, "api_addr", core.ErrInvalid},
 		{"syntax error", "c.json", `{"api_addr":`, Config{}, "invalid JSON", core.ErrInvalid},
@@ -74,6 +75,8 @@ func TestConfigValidateAndPrecedence(t *testing.T) {
 		{"flags override the file", []string{"--config", file, "--api-addr", "127.0.0.1:7001"}, func(c Config) bool {
 			return c.APIAddr == "127.0.0.1:7001" && c.Runtime == "builtin:runc"
 		}, ""},
+		{"seccomp on by default", []string{"--config", file}, func(c Config) bool { return !c.NoSeccomp }, ""},
+		{"--no-seccomp", []string{"--config", file, "--no-seccomp"}, func(c Config) bool { return c.NoSeccomp }, ""},
 		{"bad address", []string{"--api-addr", "5000"}, nil, "api_addr"},
 		{"router TLS address", []string{"--router-tls-addr", "127.0.0.1:8443"}, func(c Config) bool { return c.RouterTLSAddr == "127.0.0.1:8443" }, ""},
 		{"no router TLS by default", nil, func(c Config) bool { return c.RouterTLSAddr == "" }, ""},

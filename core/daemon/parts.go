@@ -76,6 +76,9 @@ func startParts(ctx context.Context, cfg Config, st store.Store, log *slog.Logge
 	if cfg.DynoHostPorts != nil && cfg.Runtime == DefaultRuntime {
 		rtCfg["host_ports"] = cfg.DynoHostPorts
 	}
+	if cfg.NoSeccomp && cfg.Runtime == DefaultRuntime {
+		rtCfg["no_seccomp"] = true
+	}
 	rt, err := p.load(ctx, core.ContractRuntime, cfg.Runtime, builtinConfig(cfg.Runtime, rtCfg))
 	if err != nil {
 		return nil, err

@@ -138,6 +138,7 @@ func benchStart(b *testing.B, runcBin, slugPath string, idleKeep int) {
 	b.ReportMetric(bp50, "runc-p50-ms")
 	b.ReportMetric(bp95, "runc-p95-ms")
 	b.ReportMetric(p50/bp50, "p50-ratio")
+	b.ReportMetric(p95/bp95, "p95-ratio")
 	b.ReportMetric(0, "ns/op")
 }
 

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -93,6 +94,7 @@ func (n *network) setup() error {
 	if err := netlink.LinkSetUp(br); err != nil {
 		return fmt.Errorf("bridge %s up: %w", n.bridge, err)
 	}
+	n.keepCarrier(br)
 	if n.nat {
 		n.firewall()
 	}
@@ -149,6 +151,39 @@ func RemoveHostRestriction(bridge string, ports []int) {
 	for _, r := range hostRules(bridge, ports) {
 		for exec.Command(ipt, append([]string{"-t", "filter", "-D"}, r...)...).Run() == nil {
 		}
+	}
+}
+
+// keepCarrier gives the bridge a permanent port (one end of a veth pair
+// whose other end stays in the host namespace, both up), so that it keeps
+// its carrier while no dyno runs: otherwise the bridge goes down with its
+// last port and comes up again, asynchronously, with the next dyno's, and
+// that dyno's first connections can be lost meanwhile. Best effort: without
+// it the bridge just flaps.
+func (n *network) keepCarrier(br netlink.Link) {
+	h := sha1.Sum([]byte("paasd-keep-" + n.bridge))
+	sum := hex.EncodeToString(h[:])[:11]
+	name, peer := "pdk"+sum, "pdq"+sum
+	link, err := netlink.LinkByName(name)
+	if err != nil {
+		la := netlink.NewLinkAttrs()
+		la.Name = name
+		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: peer}); err != nil && !errors.Is(err, os.ErrExist) {
+			return
+		}
+		if link, err = netlink.LinkByName(name); err != nil {
+			return
+		}
+	}
+	if link.Attrs().MasterIndex != br.Attrs().Index {
+		if err := netlink.LinkSetMaster(link, br); err != nil {
+			return
+		}
+	}
+	_ = netlink.LinkSetIsolated(link, true)
+	_ = netlink.LinkSetUp(link)
+	if p, err := netlink.LinkByName(peer); err == nil {
+		_ = netlink.LinkSetUp(p)
 	}
 }
 
@@ -289,5 +324,22 @@ func (n *network) attach(id string, pid int, ip net.IP) error {
 		State: netlink.NUD_PERMANENT, IP: n.gateway, HardwareAddr: br.Attrs().HardwareAddr}); err != nil {
 		return fmt.Errorf("dyno neighbour entry for %s: %w", n.gateway, err)
 	}
+	waitOperUp(host.Attrs().Index)
 	return nil
+}
+
+// waitOperUp waits, for at most a second, until the kernel has seen the
+// host side of a dyno's veth come up: the bridge port forwards from then
+// on. The kernel handles carrier changes asynchronously (linkwatch), and a
+// connection to the dyno before that loses its SYN and waits a second for
+// the retransmission.
+func waitOperUp(index int) {
+	deadline := time.Now().Add(time.Second)
+	for delay := 100 * time.Microsecond; time.Now().Before(deadline); delay = min(2*delay, 5*time.Millisecond) {
+		l, err := netlink.LinkByIndex(index)
+		if err != nil || l.Attrs().OperState == netlink.OperUp {
+			return
+		}
+		time.Sleep(delay)
+	}
 }

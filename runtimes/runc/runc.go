@@ -5,9 +5,9 @@
 // namespaces; a read-only root from its stack; the slug extracted to a
 // per-dyno writable /app and a tmpfs /tmp, both gone at Remove (the
 // ephemeral file system); an unprivileged user (65534 by default), no
-// capabilities, no-new-privileges and, when built with the "seccomp" tag, a
-// seccomp profile refusing mount, namespace, module, tracing and clock
-// calls; cgroup limits from DynoSpec.Limits (memory without swap, CPU
+// capabilities, no-new-privileges and, on x86-64 hosts, a default seccomp
+// profile refusing mount, namespace, module, tracing and clock calls
+// (installed by a tiny wrapper the command runs through; no libseccomp); cgroup limits from DynoSpec.Limits (memory without swap, CPU
 // shares, pids); and an isolated port on the paasd0 bridge with its own
 // address, so Address is DYNO_IP:PORT, dynos cannot reach each other, and
 // egress is masqueraded when iptables is present.
@@ -18,7 +18,7 @@
 // # Capabilities
 //
 // attach (TTY one-off dynos through a libcontainer console), isolation,
-// limits, recover (a new Runtime over the same state dir loads the running
+// limits, seccomp (x86-64 hosts, unless Config.NoSeccomp), recover (a new Runtime over the same state dir loads the running
 // containers with libcontainer.Load and adopts them). It also implements
 // core.MemoryReporter.
 //
@@ -41,10 +41,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,6 +62,7 @@ import (
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/slug"
 	"github.com/paasd/paasd/runtimes/internal/logtail"
+	"github.com/paasd/paasd/runtimes/internal/seccompexec"
 	"github.com/paasd/paasd/runtimes/internal/signals"
 	"github.com/paasd/paasd/runtimes/internal/ttyio"
 )
@@ -79,6 +82,7 @@ const ConfigSchema = `{
 	no_nat?:        bool
 	cgroup_parent?: string
 	host_ports?:    [...int & >0 & <65536]
+	no_seccomp?:    bool
 }`
 
 // Config configures a Runtime. Every zero value is the documented default.
@@ -114,6 +118,10 @@ type Config struct {
 	// bridges). Traffic through the host to elsewhere is not affected.
 	// Nil leaves the host reachable on every port.
 	HostPorts []int `json:"host_ports,omitempty"`
+	// NoSeccomp runs dynos without the default seccomp profile (an escape
+	// hatch for apps that need a refused system call). On hosts other than
+	// x86-64 there is no profile either way.
+	NoSeccomp bool `json:"no_seccomp,omitempty"`
 }
 
 func (c *Config) defaults() {
@@ -149,6 +157,9 @@ type Runtime struct {
 	slugs  *slugCache
 	// overlay is true when /app can be an overlay over a shared slug tree.
 	overlay bool
+	// seccompExec is the host path of the seccomp wrapper every dyno's
+	// command runs through; empty when dynos run without seccomp.
+	seccompExec string
 
 	mu    sync.Mutex
 	dynos map[string]*dyno
@@ -205,9 +216,20 @@ func New(cfg Config) (*Runtime, error) {
 func (r *Runtime) Describe(context.Context) (core.PluginInfo, error) {
 	return core.PluginInfo{
 		ID: ID, Contract: core.ContractRuntime, APIVersions: core.RuntimeAPIVersions, Version: "1",
-		Capabilities: []string{core.RuntimeCapAttach, core.RuntimeCapIsolation, core.RuntimeCapLimits, core.RuntimeCapRecover},
+		Capabilities: r.capabilities(),
 		ConfigSchema: ConfigSchema,
 	}, nil
+}
+
+func (r *Runtime) capabilities() []string {
+	caps := []string{core.RuntimeCapAttach, core.RuntimeCapIsolation, core.RuntimeCapLimits, core.RuntimeCapRecover}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// Before Configure the default (seccomp on) is described.
+	if r.seccompExec != "" || (r.dynos == nil && seccompexec.Supported()) {
+		caps = append(caps, core.RuntimeCapSeccomp)
+	}
+	return caps
 }
 
 // Configure implements core.Plugin.
@@ -244,6 +266,18 @@ func (r *Runtime) init(cfg Config) error {
 	_ = os.Chmod(filepath.Join(cfg.StateDir, "stacks"), 0o755)
 	_ = os.Chmod(filepath.Join(cfg.StateDir, "slugs"), 0o711)
 	overlay := overlaySupported(cfg.StateDir)
+	seccompExec := ""
+	switch {
+	case cfg.NoSeccomp:
+		slog.Warn("runc runtime: no_seccomp is set: dynos run without a seccomp profile")
+	case !seccompexec.Supported():
+		slog.Warn("runc runtime: the seccomp wrapper exists for x86-64 hosts only: dynos run without a seccomp profile", "arch", runtime.GOARCH)
+	default:
+		seccompExec = filepath.Join(cfg.StateDir, "seccomp-exec")
+		if err := seccompexec.Install(seccompExec); err != nil {
+			return fmt.Errorf("runc runtime: %w", err)
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cfg = cfg
@@ -251,6 +285,7 @@ func (r *Runtime) init(cfg Config) error {
 	r.stacks = &stacks{stateDir: cfg.StateDir, stacksDir: cfg.StacksDir, ready: map[string]*stack{}}
 	r.slugs = newSlugCache(filepath.Join(cfg.StateDir, "slugs"), cfg.UID, cfg.GID)
 	r.overlay = overlay
+	r.seccompExec = seccompExec
 	r.dynos = map[string]*dyno{}
 	ents, err := os.ReadDir(filepath.Join(cfg.StateDir, "dynos"))
 	if err != nil {
@@ -312,6 +347,12 @@ func (d *dyno) watchAdopted() {
 	}
 	d.finish(nil)
 }
+
+// seccompExecPath is where the seccomp wrapper (see
+// runtimes/internal/seccompexec) is bind-mounted, read-only, in every dyno:
+// the dyno's command runs as "seccompExecPath /bin/sh -c COMMAND", so that
+// the default seccomp profile is installed right before the shell starts.
+const seccompExecPath = "/dev/.paasd-seccomp-exec"
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 
@@ -403,8 +444,12 @@ func (r *Runtime) start(d *dyno) (core.DynoStatus, error) {
 		env = append(env, k+"="+v)
 	}
 	sort.Strings(env)
+	args := []string{"/bin/sh", "-c", "trap exit TERM INT\n" + spec.Command}
+	if r.seccompExec != "" {
+		args = append([]string{seccompExecPath}, args...)
+	}
 	p := &libcontainer.Process{
-		Args: []string{"/bin/sh", "-c", "trap exit TERM INT\n" + spec.Command},
+		Args: args,
 		Env:  env, UID: r.cfg.UID, GID: r.cfg.GID, Cwd: "/app", Init: true,
 	}
 	var consoleParent *os.File
@@ -464,7 +509,11 @@ func (r *Runtime) start(d *dyno) (core.DynoStatus, error) {
 		ps, _ := p.Wait() // the exit status is in ps
 		d.finish(ps)
 	}()
-	return d.status(), nil
+	// No port probe here: the app has only just been exec'd, and readiness
+	// is for Inspect and the dyno manager's boot check to see.
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.statusLocked(), nil
 }
 
 // prepareApp makes the dyno's /app: an overlay whose lower layer is the
@@ -556,7 +605,10 @@ func (r *Runtime) ociSpec(spec core.DynoSpec, stk *stack, app specs.Mount, dir s
 	}
 	// The devices the OCI default set needs (null, zero, full, tty, random,
 	// urandom, ptmx) are allowed by specconv's default rules.
-	s.Linux.Seccomp = defaultSeccomp()
+	if r.seccompExec != "" {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: seccompExecPath, Type: "bind", Source: r.seccompExec,
+			Options: []string{"bind", "ro", "nosuid", "nodev"}})
+	}
 	return s
 }
 
@@ -677,7 +729,7 @@ func (d *dyno) status() core.DynoStatus {
 	addr := net.JoinHostPort(d.rec.IP, strconv.Itoa(d.rec.Spec.Port))
 	d.mu.Unlock()
 	if probe {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+		if c, err := net.DialTimeout("tcp", addr, 50*time.Millisecond); err == nil {
 			c.Close()
 			d.mu.Lock()
 			d.up = true

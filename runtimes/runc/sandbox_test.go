@@ -14,6 +14,7 @@ import (
 	"github.com/paasd/paasd/conformance"
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/internal/testenv"
+	"github.com/paasd/paasd/runtimes/internal/seccompexec"
 )
 
 // runDyno starts command in a fresh dyno, waits for it and returns its exit
@@ -72,15 +73,122 @@ func TestSandbox(t *testing.T) {
 			}
 		})
 	}
-	t.Run("seccomp denies unshare", func(t *testing.T) {
-		if !seccompBuilt {
-			t.Skip("built without -tags seccomp: dynos run without a seccomp profile")
+}
+
+// TestSeccomp checks the default seccomp profile from inside dynos: the
+// filter is installed, refused calls fail and ordinary programs still run.
+func TestSeccomp(t *testing.T) {
+	testenv.NeedRoot(t)
+	if !seccompexec.Supported() {
+		t.Skip("the seccomp wrapper is x86-64 only")
+	}
+	r, err := New(testConfig(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := r.Describe(context.Background())
+	if !info.HasCapability(core.RuntimeCapSeccomp) {
+		t.Errorf("capabilities %v lack %q", info.Capabilities, core.RuntimeCapSeccomp)
+	}
+	slugPath := benchSlug(t)
+	tests := []struct {
+		desc    string
+		command string
+		want    string // in the output
+	}{
+		{desc: "filter installed", command: "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status", want: "NoNewPrivs:\t1\nSeccomp:\t2\n"},
+		{desc: "pid 1 is the shell", command: "tr '\\0' ' ' </proc/1/cmdline; echo", want: "/bin/sh -c "},
+		{desc: "unshare refused", command: "if command -v unshare >/dev/null; then unshare -U true 2>/dev/null; echo rc=$?; else echo rc=none; fi", want: "rc="},
+		{desc: "keyctl, personality and mount refused", command: "./" + conformance.RuntimeAppName + " syscalls", want: "seccomp: 2\nkeyctl: EPERM\npersonality: EPERM\nmount: EPERM\n"},
+		{desc: "ordinary programs run", command: "ls / >/dev/null && sh -c 'echo $((6*7))' | cat && sleep 0.01 && echo done", want: "42\ndone\n"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			code, out := runDyno(t, r, "seccomp-"+string(rune('a'+i)), core.DynoSpec{Command: tc.command, Slug: slugPath})
+			if code != 0 || !strings.Contains(out, tc.want) || strings.Contains(out, "rc=0") {
+				t.Fatalf("exit %d, output %q; want %q", code, out, tc.want)
+			}
+		})
+	}
+	t.Run("no_seccomp", func(t *testing.T) {
+		cfg := testConfig(t.TempDir())
+		cfg.NoSeccomp = true
+		r, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
 		}
-		code, out := runDyno(t, r, "sandbox-seccomp", core.DynoSpec{Command: "unshare -U true 2>&1; echo rc=$?"})
-		if code != 0 || strings.Contains(out, "rc=0") {
-			t.Fatalf("unshare inside a dyno: exit %d, %q; want refused", code, out)
+		info, _ := r.Describe(context.Background())
+		if info.HasCapability(core.RuntimeCapSeccomp) {
+			t.Errorf("no_seccomp runtime declares %q", core.RuntimeCapSeccomp)
+		}
+		code, out := runDyno(t, r, "seccomp-off", core.DynoSpec{Command: "grep '^Seccomp:' /proc/self/status"})
+		if code != 0 || !strings.Contains(out, "Seccomp:\t0") {
+			t.Fatalf("exit %d, output %q; want no filter", code, out)
 		}
 	})
+}
+
+// TestForkBombContained runs a real fork bomb in a dyno with a pids limit:
+// the dyno cannot exceed it, the host can still fork, and Stop ends it.
+func TestForkBombContained(t *testing.T) {
+	testenv.NeedRoot(t)
+	r, err := New(testConfig(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const limit = 64
+	spec := core.DynoSpec{ID: "forkbomb", Name: "run.1", Command: "b() { b | b & }; b; exec sleep 600",
+		Limits: core.DynoLimits{MemoryBytes: 256 << 20, Pids: limit}}
+	if _, err := r.Start(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_, _ = r.Stop(context.Background(), spec.ID, 0)
+		_ = r.Remove(context.Background(), spec.ID)
+	}()
+	d, err := r.get(spec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.started()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The bomb hits the limit: the kernel counts refused forks in
+	// pids.events; the dyno never has more processes than its limit.
+	st, err := c.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := st.CgroupPaths["pids"] // cgroup v1 (or hybrid)
+	if dir == "" {
+		dir = st.CgroupPaths[""] // cgroup v2
+	}
+	events := filepath.Join(dir, "pids.events")
+	refused := ""
+	for ctx.Err() == nil && (refused == "" || refused == "0") {
+		time.Sleep(100 * time.Millisecond)
+		if pids, err := c.Processes(); err == nil && len(pids) > limit {
+			t.Errorf("dyno has %d processes, over its pids limit %d", len(pids), limit)
+		}
+		b, _ := os.ReadFile(events)
+		refused = strings.TrimSpace(strings.TrimPrefix(string(b), "max "))
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("the fork bomb never hit the pids limit (%s: %q)", events, refused)
+	}
+	// The host is unharmed: it still forks and execs.
+	if out, err := exec.CommandContext(ctx, "/bin/sh", "-c", "echo host-ok").Output(); err != nil || string(out) != "host-ok\n" {
+		t.Errorf("host fork during the bomb: %q %v", out, err)
+	}
+	if _, err := r.Stop(ctx, spec.ID, time.Second); err != nil {
+		t.Fatalf("stop the bomb: %v", err)
+	}
+	if pids, err := c.Processes(); err == nil && len(pids) > 0 {
+		t.Errorf("%d processes left after Stop", len(pids))
+	}
 }
 
 // TestTarballStack makes a tiny stack tarball (the host's /bin/sh and the
