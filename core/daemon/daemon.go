@@ -73,6 +73,21 @@ type Config struct {
 	// AdminEmail is the email of the admin created on first start; default
 	// "admin@paasd.local".
 	AdminEmail string `json:"admin_email,omitempty"`
+	// Buildpacks are buildpacks the operator installs besides the
+	// reference ones: go-plugin (plugin:PATH) and Wasm (wasm:PATH)
+	// buildpacks, or builtins. Detection tries them first, in order, then
+	// the reference buildpacks; an app's buildpack list names one by its
+	// ref. An app may name no plugin the operator did not list here.
+	Buildpacks []PluginConfig `json:"buildpacks,omitempty"`
+}
+
+// PluginConfig is one implementation the operator loads: a plugin
+// reference and the configuration handed to it (schemas #PluginConfig).
+type PluginConfig struct {
+	// Ref is builtin:NAME, plugin:PATH or wasm:PATH.
+	Ref string `json:"ref"`
+	// Config is the plugin's own configuration; empty means none.
+	Config json.RawMessage `json:"config,omitempty"`
 }
 
 // Defaults.
@@ -153,6 +168,16 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log_format %q is not text or json: %w", c.LogFormat, core.ErrInvalid)
+	}
+	seen := map[string]bool{}
+	for i, bp := range c.Buildpacks {
+		if _, err := core.ParseRef(bp.Ref); err != nil {
+			return fmt.Errorf("buildpacks[%d].ref: %w", i, err)
+		}
+		if seen[bp.Ref] {
+			return fmt.Errorf("buildpacks[%d].ref %q is listed twice: %w", i, bp.Ref, core.ErrInvalid)
+		}
+		seen[bp.Ref] = true
 	}
 	if !strings.Contains(c.AdminEmail, "@") {
 		return fmt.Errorf("admin_email %q is not an email address: %w", c.AdminEmail, core.ErrInvalid)
@@ -363,7 +388,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 	apiSrv := api.New(parts.platform.Store(st), api.Options{Logger: log, AppDomain: cfg.AppDomain, RouterPort: routerPort, GitURL: "http://" + addr,
 		Stack: runc.HostStack,
 		Dynos: parts.platform, APILog: parts.platform, LogSessions: parts.platform, Routes: parts.platform, Drains: parts.platform,
-		Builder: parts.deployer, Rendezvous: rz, Sources: blobStore, SlugBlobs: blobs.SlugBlobs{Store: blobStore}})
+		Builder: parts.deployer, Buildpacks: parts.pipeline, Rendezvous: rz, Sources: blobStore, SlugBlobs: blobs.SlugBlobs{Store: blobStore}})
 	mux := http.NewServeMux()
 	mux.Handle("GET /log-sessions/{id}", parts.sessions)
 	mux.Handle("/blobs/", blobStore)

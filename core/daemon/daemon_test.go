@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,7 +42,7 @@ func TestDecodeJSONConfig(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) || (err != nil && !strings.Contains(err.Error(), tt.mention)) {
 				t.Fatalf("err = %v, want %v mentioning %q", err, tt.wantErr, tt.mention)
 			}
-			if err == nil && got != tt.want {
+			if err == nil && !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("got %+v, want %+v", got, tt.want)
 			}
 		})
