@@ -338,6 +338,14 @@ type chosen struct {
 
 func (p *Pipeline) selectBuildpacks(ctx context.Context, req Request, buildDir string, out io.Writer) ([]chosen, error) {
 	if len(req.Buildpacks) > 0 {
+		if len(req.Buildpacks) == 1 {
+			fmt.Fprintf(out, "-----> Using buildpack: %s\n", req.Buildpacks[0])
+		} else {
+			fmt.Fprintf(out, "-----> Using buildpacks:\n")
+			for i, name := range req.Buildpacks {
+				fmt.Fprintf(out, "       %d. %s\n", i+1, name)
+			}
+		}
 		var chain []chosen
 		for _, name := range req.Buildpacks {
 			bp, err := p.lookup(ctx, name)

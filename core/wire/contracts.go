@@ -2,6 +2,7 @@ package wire
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 
@@ -95,6 +96,10 @@ func (b buildpackClient) Compile(ctx context.Context, req core.CompileRequest) (
 		ctx = ContextWithOutput(ctx, req.Output)
 	}
 	resp, err := Invoke[core.CompileRequest, core.CompileResponse](ctx, b.c, MethodCompile, req)
+	var re *RemoteError
+	if err != nil && req.Output != nil && errors.As(err, &re) && re.Output != "" {
+		_, _ = io.WriteString(req.Output, re.Output)
+	}
 	if req.Output != nil && resp.Output != "" {
 		_, _ = req.Output.Write([]byte(resp.Output))
 		resp.Output = ""
@@ -133,6 +138,9 @@ func NewBuildpackMux(b core.Buildpack) *Mux {
 		resp, err := b.Compile(ctx, req)
 		if resp.Output == "" {
 			resp.Output = out.String()
+		}
+		if err != nil && resp.Output != "" {
+			err = &OutputError{Err: err, Output: resp.Output}
 		}
 		return resp, err
 	})
