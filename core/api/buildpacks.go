@@ -56,7 +56,7 @@ func CheckBuildpackList(refs []string) error {
 	for i, ref := range refs {
 		switch {
 		case ref == "":
-			return fmt.Errorf("updates[%d].buildpack is empty: %w", i, core.ErrInvalid)
+			return fmt.Errorf("updates[%d].buildpack is empty (the Heroku CLI sends none for a NAMESPACE/NAME this paasd does not have): %w", i, core.ErrInvalid)
 		case len(ref) > 2048:
 			return fmt.Errorf("updates[%d].buildpack is longer than 2048 bytes: %w", i, core.ErrInvalid)
 		case strings.ContainsFunc(ref, func(r rune) bool { return r <= ' ' || r == 0x7f }):
@@ -111,4 +111,34 @@ func (s *Server) updateBuildpackInstallations(w http.ResponseWriter, r *http.Req
 		return
 	}
 	writeJSON(w, http.StatusOK, s.renderBuildpacks(r.Context(), updated.Buildpacks))
+}
+
+// BuildpackRegistryPattern is where the daemon mounts [BuildpackRegistry]
+// (no token needed, as on Heroku's registry); point the Heroku CLI at it
+// with HEROKU_BUILDPACK_REGISTRY_URL=<paasd URL>/buildpack-registry.
+const BuildpackRegistryPattern = "GET /buildpack-registry/buildpacks/{buildpack}"
+
+// BuildpackRegistry serves the one call of Heroku's buildpack registry the
+// Heroku CLI makes before `buildpacks:set NAMESPACE/NAME` (GET
+// /buildpacks/{namespace%2Fname}): 200 with {"blob_url": NAME, …} for a
+// buildpack c knows, so the CLI installs it by its short name; 404
+// otherwise. Mount it at [BuildpackRegistryPattern].
+func BuildpackRegistry(c BuildpackChecker) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ref := r.PathValue("buildpack")
+		ns, name, ok := strings.Cut(ref, "/")
+		if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+			writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("Buildpack %q is not NAMESPACE/NAME.", ref))
+			return
+		}
+		canonical, err := c.CheckBuildpack(r.Context(), ref)
+		if err != nil {
+			writeError(w, http.StatusNotFound, "not_found", message(err))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"id": canonical, "namespace": ns, "name": name, "blob_url": canonical,
+			"description": "installed on this paasd",
+		})
+	})
 }

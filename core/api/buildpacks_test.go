@@ -2,8 +2,11 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -117,6 +120,35 @@ func TestCheckBuildpackList(t *testing.T) {
 		err := api.CheckBuildpackList(tt.refs)
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, core.ErrInvalid)) {
 			t.Errorf("CheckBuildpackList(%q) = %v", tt.refs, err)
+		}
+	}
+}
+
+func TestBuildpackRegistry(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle(api.BuildpackRegistryPattern, api.BuildpackRegistry(fakeBuildpacks{}))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, tt := range []struct {
+		path string
+		code int
+		blob string
+	}{
+		{"/buildpack-registry/buildpacks/heroku%2Fgo", 200, "heroku/go"},
+		{"/buildpack-registry/buildpacks/heroku%2Fcobol", 404, ""},
+		{"/buildpack-registry/buildpacks/go", 404, ""},
+	} {
+		res, err := http.Get(srv.URL + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			BlobURL string `json:"blob_url"`
+		}
+		_ = json.NewDecoder(res.Body).Decode(&body)
+		res.Body.Close()
+		if res.StatusCode != tt.code || body.BlobURL != tt.blob {
+			t.Errorf("GET %s = %d blob_url %q, want %d %q", tt.path, res.StatusCode, body.BlobURL, tt.code, tt.blob)
 		}
 	}
 }

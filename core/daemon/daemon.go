@@ -392,6 +392,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 	mux := http.NewServeMux()
 	mux.Handle("GET /log-sessions/{id}", parts.sessions)
 	mux.Handle("/blobs/", blobStore)
+	mux.Handle(api.BuildpackRegistryPattern, api.BuildpackRegistry(parts.pipeline))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := st.Stats(r.Context()); err != nil {
 			http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
