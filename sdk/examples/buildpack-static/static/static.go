@@ -15,9 +15,7 @@ package static
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -25,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/paasd/paasd/core"
+	"github.com/paasd/paasd/sdk/buildpack"
 )
 
 // ID is the buildpack's plugin id.
@@ -64,12 +63,12 @@ func (b Buildpack) name() string {
 // Detect implements core.Buildpack.
 func (b Buildpack) Detect(_ context.Context, req core.DetectRequest) (core.DetectResponse, error) {
 	for _, p := range []string{"index.html", "public/index.html"} {
-		_, err := os.Stat(filepath.Join(req.BuildDir, p))
-		if err == nil {
-			return core.DetectResponse{Detected: true, Name: b.name()}, nil
-		}
-		if !errors.Is(err, os.ErrNotExist) {
+		ok, err := buildpack.Exists(req.BuildDir, p)
+		if err != nil {
 			return core.DetectResponse{}, fmt.Errorf("detect: %w", err)
+		}
+		if ok {
+			return core.DetectResponse{Detected: true, Name: b.name()}, nil
 		}
 	}
 	return core.DetectResponse{}, nil
@@ -81,58 +80,53 @@ func (b Buildpack) Compile(ctx context.Context, req core.CompileRequest) (core.C
 		return core.CompileResponse{}, fmt.Errorf("compile: %w: %w", err, core.ErrUnavailable)
 	}
 	out := req.Output
-	if out == nil {
-		out = io.Discard
-	}
-	fmt.Fprintf(out, "-----> %s app\n", b.name())
-	root, err := siteRoot(req)
+	buildpack.Step(out, "%s app", b.name())
+	vars, err := buildpack.ReadEnvDir(req.EnvDir)
 	if err != nil {
-		fmt.Fprintf(out, " !     %v\n", err)
-		return core.CompileResponse{}, err
+		return core.CompileResponse{}, fmt.Errorf("compile: %w", err)
 	}
-	if _, err := os.Stat(filepath.Join(req.BuildDir, root, "index.html")); err != nil {
-		err = fmt.Errorf("the site root %q has no index.html: %w", root, core.ErrInvalid)
-		fmt.Fprintf(out, " !     %v\n", err)
-		return core.CompileResponse{}, err
+	root, msg := siteRoot(req.BuildDir, vars["STATIC_ROOT"])
+	if msg != "" {
+		return core.CompileResponse{}, buildpack.Fail(out, "%s", msg)
+	}
+	if ok, _ := buildpack.Exists(req.BuildDir, filepath.Join(root, "index.html")); !ok {
+		return core.CompileResponse{}, buildpack.Fail(out, "the site root %q has no index.html", root)
 	}
 	if err := os.WriteFile(filepath.Join(req.BuildDir, rootFile), []byte(root+"\n"), 0o644); err != nil {
 		return core.CompileResponse{}, fmt.Errorf("compile: %w", err)
 	}
 	n := countBuild(req.CacheDir)
-	fmt.Fprintf(out, "       Serving %s with python3 -m http.server (build %d with this cache)\n", root, n)
+	buildpack.Info(out, "Serving %s with python3 -m http.server (build %d with this cache)", root, n)
 	return core.CompileResponse{Export: map[string]string{"STATIC_ROOT": root}}, nil
 }
 
-// siteRoot is STATIC_ROOT from ENV_DIR, else static.json's root, else
-// public/ when it holds index.html, else ".". It returns an error wrapping
-// core.ErrInvalid for an invalid static.json or a root outside the app.
-func siteRoot(req core.CompileRequest) (string, error) {
-	root := ""
-	if raw, err := os.ReadFile(filepath.Join(req.BuildDir, "static.json")); err == nil {
+// siteRoot is envRoot (the STATIC_ROOT config var), else static.json's
+// root, else public/ when it holds index.html, else ".". msg says what is
+// wrong with an invalid static.json or a root outside the app.
+func siteRoot(buildDir, envRoot string) (root, msg string) {
+	if raw, err := os.ReadFile(filepath.Join(buildDir, "static.json")); err == nil {
 		var cfg struct {
 			Root string `json:"root"`
 		}
 		if err := json.Unmarshal(raw, &cfg); err != nil {
-			return "", fmt.Errorf("static.json is not valid JSON: %v: %w", err, core.ErrInvalid)
+			return "", "static.json is not valid JSON: " + err.Error()
 		}
 		root = cfg.Root
 	}
-	if req.EnvDir != "" {
-		if raw, err := os.ReadFile(filepath.Join(req.EnvDir, "STATIC_ROOT")); err == nil {
-			root = strings.TrimSpace(string(raw))
-		}
+	if r := strings.TrimSpace(envRoot); r != "" {
+		root = r
 	}
 	if root == "" {
 		root = "."
-		if _, err := os.Stat(filepath.Join(req.BuildDir, "public", "index.html")); err == nil {
+		if ok, _ := buildpack.Exists(buildDir, "public/index.html"); ok {
 			root = "public"
 		}
 	}
 	clean := path.Clean(root)
 	if path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
-		return "", fmt.Errorf("the site root %q is outside the app: %w", root, core.ErrInvalid)
+		return "", fmt.Sprintf("the site root %q is outside the app", root)
 	}
-	return clean, nil
+	return clean, ""
 }
 
 // countBuild increments the build counter kept in the cache dir and returns
