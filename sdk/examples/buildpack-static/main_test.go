@@ -20,7 +20,7 @@ import (
 
 // buildPlugin compiles the go-plugin (pkg ".") or the Wasm module (pkg
 // "./wasm") into a temporary directory.
-func buildPlugin(t *testing.T, pkg string) string {
+func buildPlugin(t testing.TB, pkg string) string {
 	t.Helper()
 	goBin := testenv.NeedCommand(t, "go")
 	out := filepath.Join(t.TempDir(), "buildpack-static")
@@ -39,7 +39,7 @@ func buildPlugin(t *testing.T, pkg string) string {
 	return out
 }
 
-func host(t *testing.T) *pluginhost.Host {
+func host(t testing.TB) *pluginhost.Host {
 	t.Helper()
 	v, err := schemas.New()
 	if err != nil {
