@@ -57,6 +57,10 @@ func DefaultSuites() map[core.Contract]SuiteFunc {
 		core.ContractBroker: func(h *pluginhost.Host, ref string, config json.RawMessage) conformance.Suite {
 			return conformance.BrokerSuite(conformance.HostBroker(h, ref, config))
 		},
+		// The buildpack suite needs apps (--app, …); Main binds them.
+		core.ContractBuildpack: func(h *pluginhost.Host, ref string, config json.RawMessage) conformance.Suite {
+			return conformance.BuildpackSuite(conformance.HostBuildpack(h, ref, config))
+		},
 	}
 }
 
@@ -97,6 +101,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 const usage = `usage: paas conformance CONTRACT --plugin REF [--config FILE.json] [--junit FILE] [--json FILE] [--level must|should|may]
+       paas conformance buildpack --plugin REF --app DIR [--other-app DIR] [--broken-app DIR] [--process-types web,…] [...]
 
 Runs CONTRACT's conformance suite against the plugin REF (builtin:NAME,
 plugin:PATH or wasm:PATH) and prints a summary. Exits 0 when the plugin is
@@ -112,6 +117,9 @@ type options struct {
 	junit    string
 	json     string
 	level    conformance.Level
+	// Buildpack apps: --app, --other-app, --broken-app, --process-types.
+	app, otherApp, brokenApp string
+	processTypes             []string
 }
 
 // usageError is a bad command line; Main prints it with the usage.
@@ -179,7 +187,16 @@ func (r *Runner) Main(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	defer closeAll(outs)
 
-	suite := suites[opts.contract](host, opts.ref, opts.config).AtLeast(opts.level)
+	var suite conformance.Suite
+	if opts.contract == core.ContractBuildpack && r.Suites == nil {
+		target := conformance.HostBuildpack(host, opts.ref, opts.config)
+		target.App, target.OtherApp, target.BrokenApp = opts.app, opts.otherApp, opts.brokenApp
+		target.WantProcessTypes = opts.processTypes
+		suite = conformance.BuildpackSuite(target)
+	} else {
+		suite = suites[opts.contract](host, opts.ref, opts.config)
+	}
+	suite = suite.AtLeast(opts.level)
 	if r.CheckTimeout > 0 {
 		suite.Timeout = r.CheckTimeout
 	}
@@ -235,6 +252,10 @@ func parse(args []string, suites map[core.Contract]SuiteFunc) (options, error) {
 	fs.StringVar(&opts.junit, "junit", "", "write a JUnit XML report to this file")
 	fs.StringVar(&opts.json, "json", "", "write a JSON report to this file")
 	level := fs.String("level", "may", "run requirements of this level and stronger: must, should or may")
+	fs.StringVar(&opts.app, "app", "", "buildpack: an app dir the buildpack must detect and compile")
+	fs.StringVar(&opts.otherApp, "other-app", "", "buildpack: an app dir it must not detect (default: an empty dir)")
+	fs.StringVar(&opts.brokenApp, "broken-app", "", "buildpack: an app dir it detects but cannot compile (default: skip that check)")
+	processTypes := fs.String("process-types", "", "buildpack: comma-separated process types Release must default for --app, e.g. web")
 	var positional []string
 	rest := args
 	for {
@@ -274,6 +295,24 @@ func parse(args []string, suites map[core.Contract]SuiteFunc) (options, error) {
 	}
 	if _, err := core.ParseRef(opts.ref); err != nil {
 		return opts, usagef("--plugin: %w", err)
+	}
+	if *processTypes != "" {
+		opts.processTypes = strings.Split(*processTypes, ",")
+	}
+	if opts.contract == core.ContractBuildpack {
+		if opts.app == "" {
+			return opts, usagef("the buildpack suite needs --app DIR (an app the buildpack builds)")
+		}
+		for _, d := range []struct{ flag, dir string }{{"--app", opts.app}, {"--other-app", opts.otherApp}, {"--broken-app", opts.brokenApp}} {
+			if d.dir == "" {
+				continue
+			}
+			if st, err := os.Stat(d.dir); err != nil || !st.IsDir() {
+				return opts, usagef("%s %s: not a directory", d.flag, d.dir)
+			}
+		}
+	} else if opts.app != "" || opts.otherApp != "" || opts.brokenApp != "" || *processTypes != "" {
+		return opts, usagef("--app, --other-app, --broken-app and --process-types are for the buildpack suite only")
 	}
 	l, err := conformance.ParseLevel(*level)
 	if err != nil {

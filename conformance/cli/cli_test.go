@@ -15,6 +15,7 @@ import (
 	"github.com/paasd/paasd/core/pluginhost"
 	"github.com/paasd/paasd/plugins/builtins"
 	"github.com/paasd/paasd/plugins/drains/redact"
+	"github.com/paasd/paasd/sdk/examples/buildpack-static/static"
 )
 
 func run(t *testing.T, r *Runner, args ...string) (int, string, string) {
@@ -138,7 +139,7 @@ func TestMainUsage(t *testing.T) {
 	}{
 		{desc: "no arguments", args: nil, want: "missing CONTRACT (one of buildpack, runtime, router, drain, broker)"},
 		{desc: "unknown contract", args: []string{"logs", "--plugin", "builtin:redact"}, want: `unknown contract "logs"`},
-		{desc: "contract without a suite", args: []string{"router", "--plugin", "builtin:x"}, want: `no conformance suite for contract "router" yet (suites: broker, drain)`},
+		{desc: "contract without a suite", args: []string{"router", "--plugin", "builtin:x"}, want: `no conformance suite for contract "router" yet (suites: broker, buildpack, drain)`},
 		{desc: "missing plugin", args: []string{"drain"}, want: "missing --plugin REF"},
 		{desc: "bad reference", args: []string{"drain", "--plugin", "redact"}, want: `--plugin: plugin reference "redact"`},
 		{desc: "unknown builtin", args: []string{"drain", "--plugin", "builtin:nope"}, want: `no builtin drain named "nope"`},
@@ -150,6 +151,9 @@ func TestMainUsage(t *testing.T) {
 		{desc: "config not JSON", args: []string{"drain", "--plugin", "builtin:redact", "--config", notJSON}, want: "bad.json: not a JSON object"},
 		{desc: "config rejected by plugin", args: []string{"drain", "--plugin", "builtin:redact", "--config", badPattern}, want: "patterns[0]"},
 		{desc: "unwritable report", args: []string{"drain", "--plugin", "builtin:redact", "--junit", filepath.Join(dir, "no", "dir.xml")}, want: "dir.xml"},
+		{desc: "buildpack without app", args: []string{"buildpack", "--plugin", "builtin:x"}, want: "the buildpack suite needs --app DIR"},
+		{desc: "buildpack app not a dir", args: []string{"buildpack", "--plugin", "builtin:x", "--app", filepath.Join(dir, "none")}, want: "--app " + filepath.Join(dir, "none") + ": not a directory"},
+		{desc: "app flag on another contract", args: []string{"drain", "--plugin", "builtin:redact", "--app", dir}, want: "for the buildpack suite only"},
 		{desc: "same report file twice", args: []string{"drain", "--plugin", "builtin:redact", "--junit", "r", "--json", "r"}, want: "name the same file"},
 	}
 	for _, tc := range tests {
@@ -172,5 +176,22 @@ func TestMainHelp(t *testing.T) {
 	code, out, _ := run(t, &Runner{}, "--help")
 	if code != 0 || !strings.HasPrefix(out, "usage: paas conformance CONTRACT --plugin REF") {
 		t.Errorf("--help: exit %d, output %q", code, out)
+	}
+}
+
+// TestMainBuildpack runs the buildpack suite with its app flags against the
+// example static buildpack, registered as a builtin.
+func TestMainBuildpack(t *testing.T) {
+	reg := pluginhost.NewRegistry()
+	reg.MustRegister(core.ContractBuildpack, "static", func() core.Plugin { return static.New("") })
+	apps := "../../sdk/examples/buildpack-static/testdata/"
+	code, out, errOut := run(t, &Runner{Registry: reg}, "buildpack", "--plugin", "builtin:static",
+		"--app", apps+"app", "--other-app", apps+"other", "--broken-app", apps+"broken", "--process-types", "web")
+	if code != ExitConformant || !strings.Contains(out, "conformant: yes") || !strings.Contains(out, "buildpack.compile.fails-clearly") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	code, out, _ = run(t, &Runner{Registry: reg}, "buildpack", "--plugin", "builtin:static", "--app", apps+"other")
+	if code != ExitNotConformant || !strings.Contains(out, "conformant: no") {
+		t.Fatalf("an app the buildpack does not detect: exit %d\n%s", code, out)
 	}
 }

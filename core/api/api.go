@@ -68,6 +68,9 @@ type Options struct {
 	Dynos DynoManager
 	// Builder runs builds; nil leaves them pending.
 	Builder Builder
+	// Buildpacks vets the entries of apps' buildpack lists (PUT
+	// /apps/{app}/buildpack-installations); nil accepts any reference.
+	Buildpacks BuildpackChecker
 	// SlugBlobs hands out slug blob URLs; nil leaves them empty.
 	SlugBlobs SlugBlobs
 	// Addons provisions add-ons; nil knows no add-on service (404).
@@ -131,6 +134,9 @@ func New(st store.Store, opts Options) *Server {
 	}
 	if opts.Builder == nil {
 		opts.Builder = noBuilder{}
+	}
+	if opts.Buildpacks == nil {
+		opts.Buildpacks = anyBuildpack{}
 	}
 	if opts.SlugBlobs == nil {
 		opts.SlugBlobs = noBlobs{}

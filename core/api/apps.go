@@ -64,6 +64,9 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /apps/{app}/dynos/{dyno}/actions/stop", s.stopDyno)
 	m.HandleFunc("GET /apps/{app}/dynos/{dyno}/attach", s.attachDyno)
 
+	m.HandleFunc("GET /apps/{app}/buildpack-installations", s.listBuildpackInstallations)
+	m.HandleFunc("PUT /apps/{app}/buildpack-installations", s.updateBuildpackInstallations)
+
 	m.HandleFunc("GET /apps/{app}/builds", s.listBuilds)
 	m.HandleFunc("POST /apps/{app}/builds", s.createBuild)
 	m.HandleFunc("GET /apps/{app}/builds/{build}", s.getBuild)

@@ -128,14 +128,16 @@ func FuzzToken(f *testing.F) {
 	})
 }
 
-// FuzzValidators: the hostname, drain URL and config var name checks never
+// FuzzValidators: the hostname, drain URL, config var name and buildpack
+// list checks never
 // panic and only fail with ErrInvalid.
 func FuzzValidators(f *testing.F) {
 	for _, s := range []string{"www.example.com", "*.example.com", "syslog://h:514", "https://u:p@h/x", "A=B", "", "\x00", "::", "%zz"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		for _, check := range []func(string) error{ValidateHostname, ValidateDrainURL, ValidateConfigVarName} {
+		checkBuildpack := func(s string) error { return CheckBuildpackList([]string{s, s + "x"}) }
+		for _, check := range []func(string) error{ValidateHostname, ValidateDrainURL, ValidateConfigVarName, checkBuildpack} {
 			if err := check(s); err != nil && !errors.Is(err, core.ErrInvalid) {
 				t.Fatalf("%q: %v", s, err)
 			}

@@ -239,3 +239,18 @@ var (
 	_ RouteSyncer  = noSync{}
 	_ DrainSyncer  = noSync{}
 )
+
+// BuildpackChecker vets the entries of an app's buildpack list. paasd's
+// build pipeline implements it.
+type BuildpackChecker interface {
+	// CheckBuildpack returns the name users see for ref ("heroku/go" for
+	// "heroku/go" or the URL of Heroku's Go buildpack), or an error
+	// wrapping core.ErrInvalid that names what is wrong (an unknown
+	// buildpack, a plugin reference the operator did not install).
+	CheckBuildpack(ctx context.Context, ref string) (name string, err error)
+}
+
+// anyBuildpack accepts every non-empty reference under its own name.
+type anyBuildpack struct{}
+
+func (anyBuildpack) CheckBuildpack(_ context.Context, ref string) (string, error) { return ref, nil }

@@ -338,6 +338,14 @@ type chosen struct {
 
 func (p *Pipeline) selectBuildpacks(ctx context.Context, req Request, buildDir string, out io.Writer) ([]chosen, error) {
 	if len(req.Buildpacks) > 0 {
+		if len(req.Buildpacks) == 1 {
+			fmt.Fprintf(out, "-----> Using buildpack: %s\n", req.Buildpacks[0])
+		} else {
+			fmt.Fprintf(out, "-----> Using buildpacks:\n")
+			for i, name := range req.Buildpacks {
+				fmt.Fprintf(out, "       %d. %s\n", i+1, name)
+			}
+		}
 		var chain []chosen
 		for _, name := range req.Buildpacks {
 			bp, err := p.lookup(ctx, name)
@@ -373,6 +381,27 @@ func (p *Pipeline) selectBuildpacks(ctx context.Context, req Request, buildDir s
 		strings.Join(names, ", "), core.ErrInvalid)
 }
 
+// CheckBuildpack returns the name of the buildpack ref names (its
+// canonical name: "heroku/go" for the URL of Heroku's Go buildpack), or an
+// error wrapping core.ErrInvalid that lists the buildpacks this pipeline
+// knows. It implements api.BuildpackChecker.
+func (p *Pipeline) CheckBuildpack(ctx context.Context, ref string) (string, error) {
+	bp, err := p.lookup(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	return bp.Name, nil
+}
+
+// Names returns the names of the buildpacks tried by detection, in order.
+func (p *Pipeline) Names() []string {
+	names := make([]string, len(p.opts.Buildpacks))
+	for i, bp := range p.opts.Buildpacks {
+		names[i] = bp.Name
+	}
+	return names
+}
+
 func (p *Pipeline) lookup(ctx context.Context, name string) (Buildpack, error) {
 	canonical := CanonicalBuildpackName(name)
 	for _, bp := range p.opts.Buildpacks {
@@ -387,7 +416,7 @@ func (p *Pipeline) lookup(ctx context.Context, name string) (Buildpack, error) {
 		}
 		return bp, nil
 	}
-	return Buildpack{}, fmt.Errorf("unknown buildpack %q: %w", name, core.ErrInvalid)
+	return Buildpack{}, fmt.Errorf("unknown buildpack %q (this paasd has %s): %w", name, strings.Join(p.Names(), ", "), core.ErrInvalid)
 }
 
 // CanonicalBuildpackName maps the URL of one of Heroku's official classic

@@ -49,7 +49,7 @@ func TestBuildpackChain(t *testing.T) {
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"Exporter app detected", "Consumer app detected", "secret from env dir is s3cret", "CHAIN_VALUE=from exporter", "cache runs: 1"} {
+	for _, want := range []string{"-----> Using buildpacks:\n       1. test/exporter\n       2. test/consumer\n", "Exporter app detected", "Consumer app detected", "secret from env dir is s3cret", "CHAIN_VALUE=from exporter", "cache runs: 1"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -119,5 +119,47 @@ func TestCanonicalBuildpackName(t *testing.T) {
 				t.Fatalf("CanonicalBuildpackName(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// fakeBP is a buildpack that is never run; CheckBuildpack only looks it up.
+type fakeBP struct{ core.Buildpack }
+
+func TestCheckBuildpack(t *testing.T) {
+	list := []build.Buildpack{{Name: "heroku/go", Buildpack: fakeBP{}}, {Name: "wasm:/opt/bp.wasm", Buildpack: fakeBP{}}}
+	p, err := build.New(build.Options{DataDir: t.TempDir(), Buildpacks: list})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		desc, ref, want string
+		mention         []string
+	}{
+		{desc: "short name", ref: "heroku/go", want: "heroku/go"},
+		{desc: "official URL", ref: "https://github.com/heroku/heroku-buildpack-go.git#v1", want: "heroku/go"},
+		{desc: "installed plugin", ref: "wasm:/opt/bp.wasm", want: "wasm:/opt/bp.wasm"},
+		{desc: "other plugin", ref: "plugin:/usr/bin/true", mention: []string{`"plugin:/usr/bin/true"`, "heroku/go, wasm:/opt/bp.wasm"}},
+		{desc: "unknown", ref: "heroku/cobol", mention: []string{"heroku/cobol"}},
+	} {
+		t.Run(tt.desc, func(t *testing.T) {
+			got, err := p.CheckBuildpack(context.Background(), tt.ref)
+			if tt.mention == nil {
+				if err != nil || got != tt.want {
+					t.Fatalf("CheckBuildpack(%q) = %q, %v; want %q", tt.ref, got, err, tt.want)
+				}
+				return
+			}
+			if !errors.Is(err, core.ErrInvalid) {
+				t.Fatalf("CheckBuildpack(%q) = %q, %v; want ErrInvalid", tt.ref, got, err)
+			}
+			for _, m := range tt.mention {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("error %q lacks %q", err, m)
+				}
+			}
+		})
+	}
+	if got := strings.Join(p.Names(), ","); got != "heroku/go,wasm:/opt/bp.wasm" {
+		t.Errorf("Names = %s", got)
 	}
 }

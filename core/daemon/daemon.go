@@ -97,6 +97,21 @@ type Config struct {
 	// NoSeccomp runs runc dynos without the default seccomp profile (an
 	// escape hatch for apps that need a refused system call); default false.
 	NoSeccomp bool `json:"no_seccomp,omitempty"`
+	// Buildpacks are buildpacks the operator installs besides the
+	// reference ones: go-plugin (plugin:PATH) and Wasm (wasm:PATH)
+	// buildpacks, or builtins. Detection tries them first, in order, then
+	// the reference buildpacks; an app's buildpack list names one by its
+	// ref. An app may name no plugin the operator did not list here.
+	Buildpacks []PluginConfig `json:"buildpacks,omitempty"`
+}
+
+// PluginConfig is one implementation the operator loads: a plugin
+// reference and the configuration handed to it (schemas #PluginConfig).
+type PluginConfig struct {
+	// Ref is builtin:NAME, plugin:PATH or wasm:PATH.
+	Ref string `json:"ref"`
+	// Config is the plugin's own configuration; empty means none.
+	Config json.RawMessage `json:"config,omitempty"`
 }
 
 // Defaults.
@@ -187,6 +202,16 @@ func (c Config) Validate() error {
 	}
 	if d, err := time.ParseDuration(c.EcoIdleAfter); err != nil || d <= 0 {
 		return fmt.Errorf("eco_idle_after %q is not a positive duration (e.g. \"30m\"): %w", c.EcoIdleAfter, core.ErrInvalid)
+	}
+	seen := map[string]bool{}
+	for i, bp := range c.Buildpacks {
+		if _, err := core.ParseRef(bp.Ref); err != nil {
+			return fmt.Errorf("buildpacks[%d].ref: %w", i, err)
+		}
+		if seen[bp.Ref] {
+			return fmt.Errorf("buildpacks[%d].ref %q is listed twice: %w", i, bp.Ref, core.ErrInvalid)
+		}
+		seen[bp.Ref] = true
 	}
 	if !strings.Contains(c.AdminEmail, "@") {
 		return fmt.Errorf("admin_email %q is not an email address: %w", c.AdminEmail, core.ErrInvalid)
@@ -426,10 +451,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 	apiSrv := api.New(parts.platform.Store(st), api.Options{Logger: log, AppDomain: cfg.AppDomain, RouterPort: routerPort, GitURL: "http://" + addr,
 		Stack: runc.HostStack, Addons: addonSvc,
 		Dynos: parts.platform, APILog: parts.platform, LogSessions: parts.platform, Routes: parts.platform, Drains: parts.platform,
-		Builder: parts.deployer, Rendezvous: rz, Sources: blobStore, SlugBlobs: blobs.SlugBlobs{Store: blobStore}})
+		Builder: parts.deployer, Buildpacks: parts.pipeline, Rendezvous: rz, Sources: blobStore, SlugBlobs: blobs.SlugBlobs{Store: blobStore}})
 	mux := http.NewServeMux()
 	mux.Handle("GET /log-sessions/{id}", parts.sessions)
 	mux.Handle("/blobs/", blobStore)
+	mux.Handle(api.BuildpackRegistryPattern, api.BuildpackRegistry(parts.pipeline))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := st.Stats(r.Context()); err != nil {
 			http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)

@@ -32,6 +32,8 @@ func TestDecodeJSONConfig(t *testing.T) {
 			Config{DataDir: "/var/lib/paasd", APIAddr: "0.0.0.0:5000", Runtime: "builtin:runc"}, "", nil},
 		{"empty object", "c.json", `{}`, Config{}, "", nil},
 		{"no_seccomp", "c.json", `{"no_seccomp":true}`, Config{NoSeccomp: true}, "", nil},
+		{"buildpacks", "c.json", `{"buildpacks":[{"ref":"wasm:/opt/bp.wasm"},{"ref":"plugin:/opt/bp","config":{"x":1}}]}`,
+			Config{Buildpacks: []PluginConfig{{Ref: "wasm:/opt/bp.wasm"}, {Ref: "plugin:/opt/bp", Config: []byte(`{"x":1}`)}}}, "", nil},
 		{"unknown field", "c.json", `{"api_adr":"x"}`, Config{}, `"api_adr"`, core.ErrInvalid},
 		{"wrong type names the field", "c.json", `{"api_addr":5000}`, Config{}, "api_addr", core.ErrInvalid},
 		{"syntax error", "c.json", `{"api_addr":`, Config{}, "invalid JSON", core.ErrInvalid},
@@ -309,6 +311,9 @@ func TestBadConfigFileRefused(t *testing.T) {
 		{desc: "unknown field", file: `{"api_adr":"127.0.0.1:5000"}`, mention: "api_adr: field not allowed"},
 		{desc: "bad reference", file: `{"runtime":"docker:x"}`, mention: `runtime: invalid value "docker:x"`},
 		{desc: "not JSON", file: `{"api_addr":`, mention: "paasd.json"},
+		{desc: "bad buildpack reference", file: `{"buildpacks":[{"ref":"/opt/bp"}]}`, mention: `buildpacks.0.ref: invalid value "/opt/bp"`},
+		{desc: "buildpack without ref", file: `{"buildpacks":[{"config":{}}]}`, mention: "buildpacks.0.ref"},
+		{desc: "buildpack listed twice", file: `{"buildpacks":[{"ref":"wasm:/a.wasm"},{"ref":"wasm:/a.wasm"}]}`, mention: `buildpacks[1].ref "wasm:/a.wasm" is listed twice`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

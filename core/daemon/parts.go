@@ -38,6 +38,7 @@ type parts struct {
 	logplex    *logplex.Logplex
 	sessions   *logplex.Sessions
 	platform   *platform.Platform
+	pipeline   *build.Pipeline
 	deployer   *build.Deployer
 	git        *build.GitServer
 	routerAddr string
@@ -152,7 +153,7 @@ func startParts(ctx context.Context, cfg Config, st store.Store, log *slog.Logge
 	if err := p.platform.Start(ctx); err != nil {
 		return nil, err
 	}
-	if err := p.startBuilds(cfg, st, rt.Runtime(), log); err != nil {
+	if err := p.startBuilds(ctx, cfg, st, rt.Runtime(), log); err != nil {
 		return nil, err
 	}
 	if len(cfg.Brokers) > 0 {
@@ -164,10 +165,11 @@ func startParts(ctx context.Context, cfg Config, st store.Store, log *slog.Logge
 	return p, nil
 }
 
-// startBuilds sets up the build pipeline with the reference buildpacks
-// (each step in a build dyno on rt), the deployer that turns builds into
+// startBuilds sets up the build pipeline with the operator's buildpacks
+// (cfg.Buildpacks, loaded through the plugin host) and the reference
+// buildpacks (each step in a build dyno on rt), the deployer that turns builds into
 // releases, and the git smart-HTTP server that `git push` reaches.
-func (p *parts) startBuilds(cfg Config, st store.Store, rt core.DynoRuntime, log *slog.Logger) error {
+func (p *parts) startBuilds(ctx context.Context, cfg Config, st store.Store, rt core.DynoRuntime, log *slog.Logger) error {
 	dir := filepath.Join(cfg.DataDir, "build")
 	work := filepath.Join(dir, "tmp")
 	if err := os.MkdirAll(work, 0o700); err != nil {
@@ -184,7 +186,14 @@ func (p *parts) startBuilds(cfg Config, st store.Store, rt core.DynoRuntime, log
 	if err != nil {
 		return fmt.Errorf("buildpacks: %w", err)
 	}
-	list := make([]build.Buildpack, 0, len(bps))
+	list := make([]build.Buildpack, 0, len(cfg.Buildpacks)+len(bps))
+	for _, c := range cfg.Buildpacks {
+		l, err := p.load(ctx, core.ContractBuildpack, c.Ref, c.Config)
+		if err != nil {
+			return err
+		}
+		list = append(list, build.Buildpack{Name: c.Ref, Buildpack: l.Buildpack()})
+	}
 	for _, bp := range bps {
 		list = append(list, build.Buildpack{Name: bp.Name(), Buildpack: bp})
 	}
@@ -192,6 +201,7 @@ func (p *parts) startBuilds(cfg Config, st store.Store, rt core.DynoRuntime, log
 	if err != nil {
 		return err
 	}
+	p.pipeline = pipe
 	p.deployer = &build.Deployer{Pipeline: pipe, Store: st, Converge: p.platform.Converge, Runner: p.platform.Manager(), Logger: log,
 		EnsureFormation: func(ctx context.Context, appID string, slug core.Slug) error {
 			return api.EnsureFormation(ctx, st, appID, slug)

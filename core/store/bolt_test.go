@@ -108,6 +108,15 @@ func TestApps(t *testing.T) {
 		}
 		mustApp(t, s, "alpha", u.ID)
 	})
+	t.Run("buildpack list is stored in order", func(t *testing.T) {
+		if _, err := s.UpdateApp(ctx, "gamma", func(a *core.App) error { a.Buildpacks = []string{"heroku/nodejs", "wasm:/opt/bp.wasm"}; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetApp(ctx, "gamma")
+		if err != nil || strings.Join(got.Buildpacks, ",") != "heroku/nodejs,wasm:/opt/bp.wasm" {
+			t.Fatalf("GetApp = %v, %v", got.Buildpacks, err)
+		}
+	})
 	t.Run("list by user", func(t *testing.T) {
 		apps, err := s.ListApps(ctx, u.ID)
 		if err != nil {

@@ -2,6 +2,8 @@ package wire
 
 import (
 	"context"
+	"errors"
+	"io"
 	"time"
 
 	"github.com/paasd/paasd/core"
@@ -90,7 +92,14 @@ func (b buildpackClient) Detect(ctx context.Context, req core.DetectRequest) (co
 }
 
 func (b buildpackClient) Compile(ctx context.Context, req core.CompileRequest) (core.CompileResponse, error) {
+	if req.Output != nil {
+		ctx = ContextWithOutput(ctx, req.Output)
+	}
 	resp, err := Invoke[core.CompileRequest, core.CompileResponse](ctx, b.c, MethodCompile, req)
+	var re *RemoteError
+	if err != nil && req.Output != nil && errors.As(err, &re) && re.Output != "" {
+		_, _ = io.WriteString(req.Output, re.Output)
+	}
 	if req.Output != nil && resp.Output != "" {
 		_, _ = req.Output.Write([]byte(resp.Output))
 		resp.Output = ""
@@ -100,6 +109,22 @@ func (b buildpackClient) Compile(ctx context.Context, req core.CompileRequest) (
 
 func (b buildpackClient) Release(ctx context.Context, req core.ReleaseRequest) (core.ReleaseResponse, error) {
 	return Invoke[core.ReleaseRequest, core.ReleaseResponse](ctx, b.c, MethodRelease, req)
+}
+
+type outputKey struct{}
+
+// ContextWithOutput returns ctx carrying w, where a transport that can stream
+// a plugin's output as it runs (wasmhost tees a Wasm buildpack's standard
+// output and error) writes it. The buildpack client sets it from
+// CompileRequest.Output.
+func ContextWithOutput(ctx context.Context, w io.Writer) context.Context {
+	return context.WithValue(ctx, outputKey{}, w)
+}
+
+// OutputFromContext returns the writer [ContextWithOutput] put in ctx, or nil.
+func OutputFromContext(ctx context.Context) io.Writer {
+	w, _ := ctx.Value(outputKey{}).(io.Writer)
+	return w
 }
 
 // NewBuildpackMux serves b. Compile output is collected into the response.
@@ -113,6 +138,9 @@ func NewBuildpackMux(b core.Buildpack) *Mux {
 		resp, err := b.Compile(ctx, req)
 		if resp.Output == "" {
 			resp.Output = out.String()
+		}
+		if err != nil && resp.Output != "" {
+			err = &OutputError{Err: err, Output: resp.Output}
 		}
 		return resp, err
 	})

@@ -84,6 +84,9 @@ func (NoValidation) Validate(string, []byte) error { return nil }
 type ErrorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Output is what a failed buildpack Compile printed, so that the user
+	// reads why the build failed.
+	Output string `json:"output,omitempty"`
 }
 
 // RemoteError is an error a plugin returned. It unwraps to the core sentinel
@@ -91,6 +94,8 @@ type ErrorBody struct {
 type RemoteError struct {
 	Code    string
 	Message string
+	// Output is the output a failed call carried (a buildpack Compile's).
+	Output string
 }
 
 func (e *RemoteError) Error() string { return e.Message }
@@ -100,9 +105,27 @@ func (e *RemoteError) Unwrap() error { return core.ErrorForCode(e.Code) }
 
 // EncodeError renders err for the wire.
 func EncodeError(err error) []byte {
-	b, _ := json.Marshal(ErrorBody{Code: core.ErrorCode(err), Message: err.Error()})
+	body := ErrorBody{Code: core.ErrorCode(err), Message: err.Error()}
+	var oe *OutputError
+	if errors.As(err, &oe) {
+		body.Output = oe.Output
+	}
+	b, _ := json.Marshal(body)
 	return b
 }
+
+// OutputError is an error with the output the failed call printed; the
+// wire carries both (ErrorBody.Output) and the client hands the output on
+// (a buildpack Compile's goes to CompileRequest.Output).
+type OutputError struct {
+	Err    error
+	Output string
+}
+
+func (e *OutputError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the error itself.
+func (e *OutputError) Unwrap() error { return e.Err }
 
 // DecodeError rebuilds an error encoded by EncodeError. Malformed input gives
 // a *RemoteError with code "internal" that quotes it.
@@ -111,7 +134,7 @@ func DecodeError(b []byte) error {
 	if err := json.Unmarshal(b, &body); err != nil || body.Message == "" {
 		return &RemoteError{Code: "internal", Message: fmt.Sprintf("malformed error from plugin: %.200q", b)}
 	}
-	return &RemoteError{Code: body.Code, Message: body.Message}
+	return &RemoteError{Code: body.Code, Message: body.Message, Output: body.Output}
 }
 
 // Mux dispatches calls by method name to typed functions. Register methods

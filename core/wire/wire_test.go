@@ -324,3 +324,26 @@ func TestStreamValidation(t *testing.T) {
 		})
 	}
 }
+
+// failingBuildpack prints why its Compile fails, then fails.
+type failingBuildpack struct{ fakeBuildpack }
+
+func (failingBuildpack) Compile(_ context.Context, r core.CompileRequest) (core.CompileResponse, error) {
+	fmt.Fprintf(r.Output, " !     go.mod: syntax error\n")
+	return core.CompileResponse{}, fmt.Errorf("compile failed: %w", core.ErrInvalid)
+}
+
+func TestFailedCompileOutputCrossesWire(t *testing.T) {
+	b := NewBuildpackClient(&Client{Conn: loopConn{NewBuildpackMux(failingBuildpack{})}, Name: "plugin:bp", Contract: core.ContractBuildpack})
+	var out strings.Builder
+	_, err := b.Compile(context.Background(), core.CompileRequest{BuildDir: "/go-app", Output: &out})
+	require.ErrorIs(t, err, core.ErrInvalid)
+	assert.Equal(t, " !     go.mod: syntax error\n", out.String())
+	assert.NotContains(t, err.Error(), "syntax error", "the output is not repeated in the error")
+}
+
+func TestContextWithOutput(t *testing.T) {
+	var out strings.Builder
+	assert.Nil(t, OutputFromContext(context.Background()))
+	assert.Equal(t, &out, OutputFromContext(ContextWithOutput(context.Background(), &out)))
+}

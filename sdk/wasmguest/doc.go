@@ -28,7 +28,10 @@
 //   - A guest has no filesystem, environment, network, real clock or real
 //     randomness unless the host operator grants them; buildpacks see the
 //     directories of each call at /build, /cache and /env.
-//   - Standard output and error go to the host's log, bounded per call.
+//   - Standard output and error go to the host's log, bounded per call. A
+//     buildpack's Compile gets os.Stdout as its Output: during a Compile the
+//     host streams standard output and error to the build's output as they
+//     are written.
 //   - Calls get a context.Background(): the host enforces the deadline by
 //     stopping the instance, so a guest needs no cancellation logic.
 //   - The hottest messages (a drain's Deliver, Health) are decoded and

@@ -3,6 +3,7 @@ package wasmguest
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/wire"
@@ -27,6 +28,9 @@ func NewDispatcher(impl core.Plugin) *Dispatcher {
 	info, err := impl.Describe(context.Background())
 	if err != nil {
 		return &Dispatcher{err: fmt.Errorf("wasmguest: describe: %w", err)}
+	}
+	if bp, ok := impl.(core.Buildpack); ok && info.Contract == core.ContractBuildpack {
+		impl = streamingBuildpack{bp}
 	}
 	m := wire.NewMuxFor(info.Contract, impl)
 	if m == nil {
@@ -60,4 +64,14 @@ func (d *Dispatcher) Fail(err error) []byte {
 	d.out = append(d.out[:0], StatusError)
 	d.out = append(d.out, wire.EncodeError(err)...)
 	return d.out
+}
+
+// streamingBuildpack points Compile's Output at standard output, which the
+// host streams to the build's output while the call runs (instead of
+// returning it all in the response at the end).
+type streamingBuildpack struct{ core.Buildpack }
+
+func (s streamingBuildpack) Compile(ctx context.Context, req core.CompileRequest) (core.CompileResponse, error) {
+	req.Output = os.Stdout
+	return s.Buildpack.Compile(ctx, req)
 }

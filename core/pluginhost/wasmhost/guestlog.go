@@ -2,6 +2,7 @@ package wasmhost
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"strconv"
 )
@@ -25,6 +26,9 @@ type guestLog struct {
 	dropped bool
 	line    []byte
 	head    []byte
+	// tee, when set, receives every byte as written (a buildpack's build
+	// output), unbounded by limit.
+	tee io.Writer
 }
 
 func newGuestLog(l *slog.Logger, module, stream string, limit int) *guestLog {
@@ -34,6 +38,9 @@ func newGuestLog(l *slog.Logger, module, stream string, limit int) *guestLog {
 // Write implements io.Writer; it never fails.
 func (g *guestLog) Write(p []byte) (int, error) {
 	n := len(p)
+	if g.tee != nil {
+		_, _ = g.tee.Write(p)
+	}
 	if room := headSize - len(g.head); room > 0 {
 		g.head = append(g.head, p[:min(room, len(p))]...)
 	}

@@ -457,14 +457,20 @@ func (m *Module) Call(ctx context.Context, method string, req []byte) ([]byte, e
 	return out, err
 }
 
-// callFresh runs one call in a new instance with extra mounts, then closes it.
+// callFresh runs one buildpack call in a new instance with extra mounts,
+// under BuildpackCallTimeout, with the guest's standard output and error
+// also written to the call's output writer (wire.OutputFromContext); then
+// it closes the instance.
 func (m *Module) callFresh(ctx context.Context, method string, req []byte, mounts []Mount) ([]byte, error) {
 	inst, err := m.newInstance(ctx, mounts, false)
 	if err != nil {
 		return nil, err
 	}
 	defer inst.close()
-	cctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
+	if w := wire.OutputFromContext(ctx); w != nil {
+		inst.stdout.tee, inst.stderr.tee = w, w
+	}
+	cctx, cancel := context.WithTimeout(ctx, m.opts.BuildpackCallTimeout)
 	defer cancel()
 	out, err := m.invoke(cctx, inst, method, req)
 	var broken *brokenError

@@ -31,8 +31,12 @@
 //     their configuration.
 //   - Buildpack calls that carry directories (Detect, Compile, Release) run in
 //     a fresh instance with the request's build, cache and env directories
-//     mounted read-write at /build, /cache and /env; the host rewrites the
-//     paths in the request. The instance is closed after the call.
+//     mounted read-write at /build, /cache and /env, and nothing else of the
+//     host's filesystem; the host rewrites the paths in the request. The
+//     instance is closed after the call. They are bounded by
+//     [Options.BuildpackCallTimeout], not CallTimeout, and the guest's
+//     standard output and error are streamed to the Compile's Output as
+//     they are written (sdk/wasmguest points a buildpack's Output there).
 package wasmhost
 
 import (
@@ -69,6 +73,8 @@ const (
 	DefaultMemoryLimit = 64 << 20
 	DefaultCallTimeout = 5 * time.Second
 	DefaultLogLimit    = 64 << 10
+	// DefaultBuildpackCallTimeout is Heroku's build time limit.
+	DefaultBuildpackCallTimeout = 15 * time.Minute
 )
 
 // Mount grants a module access to a host directory.
@@ -99,6 +105,12 @@ type Options struct {
 	// CallTimeout bounds each call (and each instance's start). Zero means
 	// DefaultCallTimeout (5 s). A call past it fails with core.ErrTimeout.
 	CallTimeout time.Duration
+	// BuildpackCallTimeout bounds each buildpack call that carries
+	// directories (Detect, Compile, Release), which runs in a fresh
+	// instance. Zero means DefaultBuildpackCallTimeout (15 min, Heroku's
+	// build limit); the caller's ctx (the build's own time limit) bounds it
+	// too.
+	BuildpackCallTimeout time.Duration
 	// Mounts are directories every instance sees. None by default.
 	Mounts []Mount
 	// Env is the environment every instance sees. None by default.
@@ -143,6 +155,9 @@ func New(opts Options) *Opener {
 	}
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = DefaultCallTimeout
+	}
+	if opts.BuildpackCallTimeout <= 0 {
+		opts.BuildpackCallTimeout = DefaultBuildpackCallTimeout
 	}
 	if opts.LogLimit <= 0 {
 		opts.LogLimit = DefaultLogLimit
