@@ -211,6 +211,31 @@ func getJSON[T any](b *bolt.Bucket, key []byte) (T, bool, error) {
 	return v, true, nil
 }
 
+// mustGetJSON decodes the record under key in b; a missing one is
+// core.ErrNotFound naming what it is (e.g. "build").
+func mustGetJSON[T any](b *bolt.Bucket, what, key string) (T, error) {
+	v, ok, err := getJSON[T](b, []byte(key))
+	if err == nil && !ok {
+		err = fmt.Errorf("%s %q: %w", what, key, core.ErrNotFound)
+	}
+	return v, err
+}
+
+// viewApp runs read on app appID's sub-bucket sub in a read-only
+// transaction and returns its answer; an unknown app is core.ErrNotFound.
+func viewApp[T any](ctx context.Context, s *Bolt, appID string, sub []byte, read func(*bolt.Bucket) (T, error)) (T, error) {
+	var v T
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b, err := appSub(tx, appID, sub)
+		if err != nil {
+			return err
+		}
+		v, err = read(b)
+		return err
+	})
+	return v, err
+}
+
 func putJSON(b *bolt.Bucket, key []byte, v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -714,16 +739,7 @@ func (s *Bolt) UpdateRelease(ctx context.Context, appID, id string, fn func(*cor
 
 // ListFormation implements [Formations].
 func (s *Bolt) ListFormation(ctx context.Context, appID string) ([]core.Formation, error) {
-	var out []core.Formation
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b, err := appSub(tx, appID, sFormation)
-		if err != nil {
-			return err
-		}
-		out, err = listJSON[core.Formation](b)
-		return err
-	})
-	return out, err
+	return viewApp(ctx, s, appID, sFormation, listJSON[core.Formation])
 }
 
 func findFormation(b *bolt.Bucket, typeOrID string) (core.Formation, error) {
@@ -739,16 +755,7 @@ func findFormation(b *bolt.Bucket, typeOrID string) (core.Formation, error) {
 
 // GetFormation implements [Formations].
 func (s *Bolt) GetFormation(ctx context.Context, appID, typeOrID string) (core.Formation, error) {
-	var f core.Formation
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b, err := appSub(tx, appID, sFormation)
-		if err != nil {
-			return err
-		}
-		f, err = findFormation(b, typeOrID)
-		return err
-	})
-	return f, err
+	return viewApp(ctx, s, appID, sFormation, func(b *bolt.Bucket) (core.Formation, error) { return findFormation(b, typeOrID) })
 }
 
 // PutFormation implements [Formations].
@@ -885,16 +892,7 @@ func (s *Bolt) GetDyno(ctx context.Context, appID, nameOrID string) (core.Dyno, 
 
 // ListDynos implements [Dynos].
 func (s *Bolt) ListDynos(ctx context.Context, appID string) ([]core.Dyno, error) {
-	var out []core.Dyno
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b, err := appSub(tx, appID, sDynos)
-		if err != nil {
-			return err
-		}
-		out, err = listJSON[core.Dyno](b)
-		return err
-	})
-	return out, err
+	return viewApp(ctx, s, appID, sDynos, listJSON[core.Dyno])
 }
 
 // DeleteDyno implements [Dynos].
@@ -938,33 +936,12 @@ func (s *Bolt) CreateBuild(ctx context.Context, b core.Build) (core.Build, error
 
 // GetBuild implements [Builds].
 func (s *Bolt) GetBuild(ctx context.Context, appID, id string) (core.Build, error) {
-	var b core.Build
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		bb, err := appSub(tx, appID, sBuilds)
-		if err != nil {
-			return err
-		}
-		var ok bool
-		b, ok, err = getJSON[core.Build](bb, []byte(id))
-		if err == nil && !ok {
-			err = fmt.Errorf("build %q: %w", id, core.ErrNotFound)
-		}
-		return err
-	})
-	return b, err
+	return viewApp(ctx, s, appID, sBuilds, func(b *bolt.Bucket) (core.Build, error) { return mustGetJSON[core.Build](b, "build", id) })
 }
 
 // ListBuilds implements [Builds].
 func (s *Bolt) ListBuilds(ctx context.Context, appID string) ([]core.Build, error) {
-	var out []core.Build
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		bb, err := appSub(tx, appID, sBuilds)
-		if err != nil {
-			return err
-		}
-		out, err = listJSON[core.Build](bb)
-		return err
-	})
+	out, err := viewApp(ctx, s, appID, sBuilds, listJSON[core.Build])
 	slices.SortStableFunc(out, func(a, b core.Build) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, err
 }
@@ -1017,20 +994,7 @@ func (s *Bolt) CreateSlug(ctx context.Context, sl core.Slug) (core.Slug, error) 
 
 // GetSlug implements [Slugs].
 func (s *Bolt) GetSlug(ctx context.Context, appID, id string) (core.Slug, error) {
-	var sl core.Slug
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b, err := appSub(tx, appID, sSlugs)
-		if err != nil {
-			return err
-		}
-		var ok bool
-		sl, ok, err = getJSON[core.Slug](b, []byte(id))
-		if err == nil && !ok {
-			err = fmt.Errorf("slug %q: %w", id, core.ErrNotFound)
-		}
-		return err
-	})
-	return sl, err
+	return viewApp(ctx, s, appID, sSlugs, func(b *bolt.Bucket) (core.Slug, error) { return mustGetJSON[core.Slug](b, "slug", id) })
 }
 
 // ---- add-ons ----
@@ -1293,29 +1257,15 @@ func findDomain(b *bolt.Bucket, idOrHostname string) (core.Domain, []byte, error
 
 // GetDomain implements [Domains].
 func (s *Bolt) GetDomain(ctx context.Context, appID, idOrHostname string) (core.Domain, error) {
-	var d core.Domain
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b, err := appSub(tx, appID, sDomains)
-		if err != nil {
-			return err
-		}
-		d, _, err = findDomain(b, idOrHostname)
-		return err
+	return viewApp(ctx, s, appID, sDomains, func(b *bolt.Bucket) (core.Domain, error) {
+		v, _, err := findDomain(b, idOrHostname)
+		return v, err
 	})
-	return d, err
 }
 
 // ListDomains implements [Domains].
 func (s *Bolt) ListDomains(ctx context.Context, appID string) ([]core.Domain, error) {
-	var out []core.Domain
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b, err := appSub(tx, appID, sDomains)
-		if err != nil {
-			return err
-		}
-		out, err = listJSON[core.Domain](b)
-		return err
-	})
+	out, err := viewApp(ctx, s, appID, sDomains, listJSON[core.Domain])
 	slices.SortFunc(out, func(a, b core.Domain) int { return strings.Compare(a.Hostname, b.Hostname) })
 	return out, err
 }
@@ -1411,29 +1361,15 @@ func (s *Bolt) CreateSNIEndpoint(ctx context.Context, e core.SNIEndpoint) (core.
 
 // GetSNIEndpoint implements [SNIEndpoints].
 func (s *Bolt) GetSNIEndpoint(ctx context.Context, appID, idOrName string) (core.SNIEndpoint, error) {
-	var e core.SNIEndpoint
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b, err := appSub(tx, appID, sSNIEndpoints)
-		if err != nil {
-			return err
-		}
-		e, _, err = findSNIEndpoint(b, idOrName)
-		return err
+	return viewApp(ctx, s, appID, sSNIEndpoints, func(b *bolt.Bucket) (core.SNIEndpoint, error) {
+		v, _, err := findSNIEndpoint(b, idOrName)
+		return v, err
 	})
-	return e, err
 }
 
 // ListSNIEndpoints implements [SNIEndpoints].
 func (s *Bolt) ListSNIEndpoints(ctx context.Context, appID string) ([]core.SNIEndpoint, error) {
-	var out []core.SNIEndpoint
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b, err := appSub(tx, appID, sSNIEndpoints)
-		if err != nil {
-			return err
-		}
-		out, err = listJSON[core.SNIEndpoint](b)
-		return err
-	})
+	out, err := viewApp(ctx, s, appID, sSNIEndpoints, listJSON[core.SNIEndpoint])
 	slices.SortFunc(out, func(a, b core.SNIEndpoint) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c
@@ -1543,29 +1479,15 @@ func findDrain(b *bolt.Bucket, key string) (core.Drain, []byte, error) {
 
 // GetDrain implements [Drains].
 func (s *Bolt) GetDrain(ctx context.Context, appID, idURLOrToken string) (core.Drain, error) {
-	var d core.Drain
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b, err := appSub(tx, appID, sDrains)
-		if err != nil {
-			return err
-		}
-		d, _, err = findDrain(b, idURLOrToken)
-		return err
+	return viewApp(ctx, s, appID, sDrains, func(b *bolt.Bucket) (core.Drain, error) {
+		v, _, err := findDrain(b, idURLOrToken)
+		return v, err
 	})
-	return d, err
 }
 
 // ListDrains implements [Drains].
 func (s *Bolt) ListDrains(ctx context.Context, appID string) ([]core.Drain, error) {
-	var out []core.Drain
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b, err := appSub(tx, appID, sDrains)
-		if err != nil {
-			return err
-		}
-		out, err = listJSON[core.Drain](b)
-		return err
-	})
+	out, err := viewApp(ctx, s, appID, sDrains, listJSON[core.Drain])
 	slices.SortStableFunc(out, func(a, b core.Drain) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, err
 }
@@ -1763,15 +1685,7 @@ func (s *Bolt) AddCollaborator(ctx context.Context, c core.Collaborator) (core.C
 
 // ListCollaborators implements [Collaborators].
 func (s *Bolt) ListCollaborators(ctx context.Context, appID string) ([]core.Collaborator, error) {
-	var out []core.Collaborator
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b, err := appSub(tx, appID, sCollaborators)
-		if err != nil {
-			return err
-		}
-		out, err = listJSON[core.Collaborator](b)
-		return err
-	})
+	out, err := viewApp(ctx, s, appID, sCollaborators, listJSON[core.Collaborator])
 	slices.SortStableFunc(out, func(a, b core.Collaborator) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, err
 }
@@ -1789,16 +1703,7 @@ func findCollaborator(b *bolt.Bucket, idOrUserID string) (core.Collaborator, err
 
 // GetCollaborator implements [Collaborators].
 func (s *Bolt) GetCollaborator(ctx context.Context, appID, idOrUserID string) (core.Collaborator, error) {
-	var c core.Collaborator
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b, err := appSub(tx, appID, sCollaborators)
-		if err != nil {
-			return err
-		}
-		c, err = findCollaborator(b, idOrUserID)
-		return err
-	})
-	return c, err
+	return viewApp(ctx, s, appID, sCollaborators, func(b *bolt.Bucket) (core.Collaborator, error) { return findCollaborator(b, idOrUserID) })
 }
 
 // RemoveCollaborator implements [Collaborators].
