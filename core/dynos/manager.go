@@ -157,6 +157,11 @@ type Options struct {
 	Log LogFunc
 	// Routes receives web backend changes; nil discards them.
 	Routes RouteFunc
+	// DrainDelay is how long a web dyno that was taking requests keeps
+	// running after it has left the route table, before its SIGTERM, so
+	// requests the router already sent it finish (scale-down, preboot,
+	// restarts: zero 5xx under load). Zero means 500 ms; negative none.
+	DrainDelay time.Duration
 	// Logger is the manager's own log; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -167,6 +172,9 @@ func (o *Options) defaults() {
 	}
 	if o.StopGrace == 0 {
 		o.StopGrace = 30 * time.Second
+	}
+	if o.DrainDelay == 0 {
+		o.DrainDelay = 500 * time.Millisecond
 	}
 	if o.MaxBackoff == 0 {
 		o.MaxBackoff = 20 * time.Minute
@@ -454,10 +462,19 @@ func (m *Manager) stopLocked(a *appState, x *dyno, why string) {
 		return
 	}
 	x.wanted = false
+	// A routed web dyno leaves the route table before it is signalled
+	// (the table is swapped synchronously), then drains.
+	drain := m.opts.Routes != nil && x.info.Type == "web" && !x.info.OneOff && x.info.State == core.DynoUp
+	if drain {
+		m.publishRoutesLocked(x.info.AppID)
+	}
 	m.logState(x.info, fmt.Sprintf("Stopping all processes with SIGTERM (%s)", why))
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
+		if drain && m.opts.DrainDelay > 0 {
+			time.Sleep(m.opts.DrainDelay)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), m.opts.StopGrace+30*time.Second)
 		defer cancel()
 		res, err := m.stopRetrying(ctx, x.info.ID, m.opts.StopGrace)
