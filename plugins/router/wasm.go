@@ -62,6 +62,9 @@ type wasmHost struct {
 	mu    sync.Mutex
 	cache wazero.CompilationCache
 	mods  map[string]*wasmMiddleware
+	// noInstrument loads every module un-instrumented, with wazero's
+	// context watching (set by benchmarks to compare).
+	noInstrument bool
 }
 
 func newWasmHost(opts MiddlewareOptions) *wasmHost {
@@ -136,7 +139,7 @@ func (h *wasmHost) load(path string) (*wasmMiddleware, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read module: %w: %w", err, core.ErrInvalid)
 	}
-	prep, err := wasminstrument.Prepare(code, false)
+	prep, err := wasminstrument.Prepare(code, h.noInstrument)
 	if err != nil {
 		return nil, fmt.Errorf("load http-wasm module %s: %w: %w", path, err, core.ErrInvalid)
 	}
