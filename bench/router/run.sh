@@ -6,6 +6,10 @@
 #
 #   bench/router/run.sh [ROUNDS] [SECONDS] [CONNS]
 #
+# COMPARE=REV (a git revision) also builds the router of REV and runs its two
+# wasm-middleware targets (base:router+wasm, base:router+gowasm) in the same
+# rounds, for a before/after comparison on the same machine load.
+#
 # Needs wrk and nginx (scripts/setup.d/50-router-bench.sh).
 set -euo pipefail
 ROUNDS=${1:-3}
@@ -24,10 +28,21 @@ command -v wrk >/dev/null || { echo "wrk missing: run scripts/setup.d/50-router-
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 BACK=127.0.0.1:19001; NG=127.0.0.1:19002; RT=127.0.0.1:19003; RTW=127.0.0.1:19004; RTG=127.0.0.1:19005
+BRTW=127.0.0.1:19006; BRTG=127.0.0.1:19007
+COMPARE=${COMPARE:-}
 cd "$ROOT"
 go build -o "$TMP/hello" ./bench/router/hello
 go build -o "$TMP/routerd" ./bench/router/routerd
 GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o "$TMP/mw.wasm" ./plugins/router/testdata/addheader
+ADDRS="$BACK $NG $RT $RTW $RTG"
+if [ -n "$COMPARE" ]; then
+  mkdir "$TMP/base"
+  git archive "$COMPARE" | tar -x -C "$TMP/base"
+  (cd "$TMP/base" && go build -o "$TMP/routerd-base" ./bench/router/routerd)
+  "$TMP/routerd-base" -addr $BRTW -backends $BACK -middleware min & PIDS+=($!)
+  "$TMP/routerd-base" -addr $BRTG -backends $BACK -middleware "wasm:$TMP/mw.wasm" & PIDS+=($!)
+  ADDRS="$ADDRS $BRTW $BRTG"
+fi
 
 "$TMP/hello" -addr $BACK & PIDS+=($!)
 "$TMP/routerd" -addr $RT -backends $BACK & PIDS+=($!)
@@ -57,7 +72,7 @@ http {
 }
 NGX
 "$NGINX" -c "$TMP/nginx.conf" -p "$TMP"
-for a in $BACK $NG $RT $RTW $RTG; do
+for a in $ADDRS; do
   for _ in $(seq 50); do curl -fs -o /dev/null -H 'Host: bench.localhost' "http://$a/" && break; sleep 0.2; done
 done
 
@@ -70,16 +85,22 @@ run() { # name addr
   echo "$1 $rps $p50 $p99 ${non2xx:-0}" >> "$TMP/results"
   echo "round $r: $1 req/s=$rps p50=$p50 p99=$p99 non2xx=${non2xx:-0}" >&2
 }
+echo "before: $(uptime)" >&2
 for r in $(seq "$ROUNDS"); do
   run direct $BACK
   run nginx $NG
   run router $RT
   run router+wasm $RTW
   run router+gowasm $RTG
+  if [ -n "$COMPARE" ]; then
+    run base:router+wasm $BRTW
+    run base:router+gowasm $BRTG
+  fi
 done
+echo "after: $(uptime)" >&2
 echo
 echo "machine: $(nproc) cores, $(lscpu | awk -F: '/Model name/ {gsub(/^ +/,"",$2); print $2}')"
-echo "wrk -t2 -c$CONNS -d${SECS}s, $ROUNDS rounds, medians:"
+echo "wrk -t2 -c$CONNS -d${SECS}s, $ROUNDS rounds, medians${COMPARE:+ (base: $COMPARE)}:"
 python3 - "$TMP/results" <<'PY'
 import sys, statistics
 rows = {}
@@ -92,11 +113,11 @@ def ms(s):
             return float(s[:-len(suf)]) * f
     return float(s)
 ng = statistics.median(r[0] for r in rows["nginx"])
-print(f"{'target':<14} {'req/s':>10} {'x nginx':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
-for n in ("direct", "nginx", "router", "router+wasm", "router+gowasm"):
+print(f"{'target':<20} {'req/s':>10} {'x nginx':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+for n in rows:
     rs = rows[n]
     rps = statistics.median(r[0] for r in rs)
     p50 = statistics.median(ms(r[1]) for r in rs)
     p99 = statistics.median(ms(r[2]) for r in rs)
-    print(f"{n:<14} {rps:>10.0f} {rps/ng:>8.2f} {p50:>8.2f} {p99:>8.2f} {sum(r[3] for r in rs):>8}")
+    print(f"{n:<20} {rps:>10.0f} {rps/ng:>8.2f} {p50:>8.2f} {p99:>8.2f} {sum(r[3] for r in rs):>8}")
 PY

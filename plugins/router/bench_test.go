@@ -3,10 +3,14 @@ package router
 import (
 	"bufio"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/plugins/router/wasmguest"
@@ -64,5 +68,40 @@ func benchProxy(b *testing.B, mw []string) {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+	}
+}
+
+// BenchmarkMiddlewareCall is one request through a middleware's guest
+// (handle_request, a no-op next handler, handle_response), without the
+// network: instrumented (the router's way) and un-instrumented with
+// wazero's WithCloseOnContextDone (the router before), for the minimal
+// assembled guest and the Go guest.
+func BenchmarkMiddlewareCall(b *testing.B) {
+	minimal := filepath.Join(b.TempDir(), "min.wasm")
+	if err := os.WriteFile(minimal, wasmguest.AddHeader("X-A", "X-B", "v"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	guests := map[string]string{"min": minimal, "go": buildGuest(b, "addheader")}
+	for _, g := range []string{"min", "go"} {
+		for _, mode := range []string{"instrumented", "ctxwatch"} {
+			b.Run(g+"/"+mode, func(b *testing.B) {
+				h := newWasmHost(MiddlewareOptions{MemoryLimitPages: 256, Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+				h.noInstrument = mode == "ctxwatch"
+				defer h.close()
+				m, err := h.load(guests[g])
+				if err != nil {
+					b.Fatal(err)
+				}
+				next := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+				req := httptest.NewRequest(http.MethodGet, "http://bench.localhost/", nil)
+				b.ReportAllocs()
+				for b.Loop() {
+					w := httptest.NewRecorder()
+					if err := m.run(*m.inst.Load(), w, req, next); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }

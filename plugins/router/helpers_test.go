@@ -103,7 +103,7 @@ func do(t *testing.T, req *http.Request) (*http.Response, []byte) {
 }
 
 // buildGuest compiles a Go http-wasm guest from testdata/NAME.
-func buildGuest(t *testing.T, name string) string {
+func buildGuest(t testing.TB, name string) string {
 	t.Helper()
 	goBin := testenv.NeedCommand(t, "go")
 	out := filepath.Join(t.TempDir(), name+".wasm")

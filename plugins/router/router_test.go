@@ -2,14 +2,17 @@ package router
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -455,8 +458,64 @@ func TestMiddlewareGoGuestLoop(t *testing.T) {
 	r, addr := startRouter(t, Options{Middleware: MiddlewareOptions{Timeout: 500 * time.Millisecond}})
 	setRoutes(t, r, 1, core.Route{App: "looping", Backends: []core.Backend{{Dyno: "web.1", Address: addrOf(be)}}, Middleware: []string{"wasm:" + guest}})
 	resp, body := get(t, addr, "looping.localhost", "/", nil)
-	if resp.StatusCode != 502 {
-		t.Fatalf("status %d, want 502\n%s", resp.StatusCode, body)
+	if resp.StatusCode != 502 || !strings.Contains(string(body), "middleware") {
+		t.Fatalf("status %d, want 502 naming the middleware\n%s", resp.StatusCode, body)
+	}
+	// A Go guest is instrumented, not left to wazero's context watching.
+	if m := r.wasm.mods[guest]; m == nil || !m.prep.Instrumented {
+		t.Fatalf("the Go guest is not instrumented: %+v", m)
+	}
+}
+
+// TestMiddlewareLoopStoppedAtLimit: a looping middleware is stopped at its
+// time limit whether the router could instrument it (stopped by
+// paasd:instrument.yield) or not (a SIMD module, stopped by wazero's context
+// watching, with a log note saying why); only its app's requests fail, with
+// H99 naming the time limit, and the next request gets the same answer.
+func TestMiddlewareLoopStoppedAtLimit(t *testing.T) {
+	for _, tc := range []struct {
+		desc         string
+		mod          []byte
+		instrumented bool
+	}{
+		{desc: "instrumented", mod: wasmguest.Loop(), instrumented: true},
+		{desc: "uninstrumentable", mod: wasmguest.LoopSIMD(), instrumented: false},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "loop.wasm")
+			if err := os.WriteFile(path, tc.mod, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var notes bytes.Buffer
+			logs := newLogCollector()
+			be := echoBackend(t, "web.1")
+			r, addr := startRouter(t, Options{OnLog: logs.onLog, Middleware: MiddlewareOptions{
+				Timeout: 200 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&notes, nil))}})
+			backends := []core.Backend{{Dyno: "web.1", Address: addrOf(be)}}
+			setRoutes(t, r, 1,
+				core.Route{App: "looping", Backends: backends, Middleware: []string{"wasm:" + path}},
+				core.Route{App: "plain", Backends: backends})
+			if m := r.wasm.mods[path]; m == nil || m.prep.Instrumented != tc.instrumented {
+				t.Fatalf("instrumented = %v, want %v", m != nil && m.prep.Instrumented, tc.instrumented)
+			}
+			note := notes.String()
+			if fellBack := strings.Contains(note, "not instrumented"); fellBack == tc.instrumented || (fellBack && !strings.Contains(note, "SIMD")) {
+				t.Fatalf("log notes %q: want a note naming SIMD only for the uninstrumentable module", note)
+			}
+			for i := range 2 {
+				resp, body := get(t, addr, "looping.localhost", fmt.Sprintf("/loop%d", i), nil)
+				if resp.StatusCode != 502 || !strings.Contains(string(body), "middleware") {
+					t.Fatalf("request %d: status %d, want 502 naming the middleware\n%s", i, resp.StatusCode, body)
+				}
+				line := logs.wait(t, fmt.Sprintf(`path="/loop%d"`, i))
+				if !strings.HasPrefix(line, `at=error code=H99`) || !strings.Contains(line, "time limit of 200ms") {
+					t.Errorf("request %d: log line %q", i, line)
+				}
+			}
+			if resp, _ := get(t, addr, "plain.localhost", "/", nil); resp.StatusCode != 200 {
+				t.Errorf("plain app: status %d", resp.StatusCode)
+			}
+		})
 	}
 }
 

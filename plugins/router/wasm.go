@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/paasd/paasd/core"
+	"github.com/paasd/paasd/core/pluginhost/wasminstrument"
 )
 
 // errGuestTimeout ends a guest that overran MiddlewareOptions.Timeout.
@@ -36,6 +38,9 @@ type MiddlewareOptions struct {
 	// CacheDir keeps compiled modules on disk across restarts; "" keeps
 	// them in memory only.
 	CacheDir string
+	// Logger receives notes about loading modules (a module that cannot
+	// be instrumented, and why). Default slog.Default().
+	Logger *slog.Logger
 }
 
 func (o *MiddlewareOptions) setDefaults() {
@@ -44,6 +49,9 @@ func (o *MiddlewareOptions) setDefaults() {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 }
 
@@ -54,6 +62,9 @@ type wasmHost struct {
 	mu    sync.Mutex
 	cache wazero.CompilationCache
 	mods  map[string]*wasmMiddleware
+	// noInstrument loads every module un-instrumented, with wazero's
+	// context watching (set by benchmarks to compare).
+	noInstrument bool
 }
 
 func newWasmHost(opts MiddlewareOptions) *wasmHost {
@@ -62,9 +73,16 @@ func newWasmHost(opts MiddlewareOptions) *wasmHost {
 
 // wasmMiddleware is one module; inst is replaced when a guest had to be
 // stopped (a stopped instance must not serve again).
+//
+// The time limit is enforced as in the Wasm plugin host: the module is
+// instrumented at load (package wasminstrument) so that its loops and calls
+// check the guest's context every few thousand ticks through
+// paasd:instrument.yield, which stops the guest once the context is done. A
+// module the rewriter cannot handle runs with wazero's
+// WithCloseOnContextDone instead (a goroutine and a timer per guest call).
 type wasmMiddleware struct {
 	ref  string
-	code []byte
+	prep wasminstrument.Prepared
 	host *wasmHost
 	inst atomic.Pointer[handler.Middleware]
 	mu   sync.Mutex
@@ -121,7 +139,14 @@ func (h *wasmHost) load(path string) (*wasmMiddleware, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read module: %w: %w", err, core.ErrInvalid)
 	}
-	m := &wasmMiddleware{ref: path, code: code, host: h}
+	prep, err := wasminstrument.Prepare(code, h.noInstrument)
+	if err != nil {
+		return nil, fmt.Errorf("load http-wasm module %s: %w: %w", path, err, core.ErrInvalid)
+	}
+	if !prep.Instrumented {
+		h.opts.Logger.Info("wasm middleware not instrumented; its time limit uses wazero's context watching", "module", path, "reason", prep.Reason)
+	}
+	m := &wasmMiddleware{ref: path, prep: prep, host: h}
 	if err := m.renew(); err != nil {
 		return nil, err
 	}
@@ -132,11 +157,16 @@ func (h *wasmHost) load(path string) (*wasmMiddleware, error) {
 // renew makes a fresh set of instances and closes the old one.
 func (m *wasmMiddleware) renew() error {
 	h := m.host
-	cfg := wazero.NewRuntimeConfig().WithMemoryLimitPages(h.opts.MemoryLimitPages).
-		WithCloseOnContextDone(true).WithCompilationCache(h.cache)
-	mw, err := handler.NewMiddleware(context.Background(), m.code, mwHost{},
+	cfg := m.prep.Configure(wazero.NewRuntimeConfig().WithMemoryLimitPages(h.opts.MemoryLimitPages).
+		WithCompilationCache(h.cache))
+	mw, err := handler.NewMiddleware(context.Background(), m.prep.Code, mwHost{},
 		handler.Runtime(func(ctx context.Context) (wazero.Runtime, error) {
-			return wazero.NewRuntimeWithConfig(ctx, cfg), nil
+			rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+			if err := m.prep.Instantiate(ctx, rt); err != nil {
+				_ = rt.Close(ctx)
+				return nil, fmt.Errorf("instantiate %s: %w", wasminstrument.Module, err)
+			}
+			return rt, nil
 		}),
 		handler.ModuleConfig(wazero.NewModuleConfig().WithStartFunctions("_initialize", "_start")))
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/pluginhost/wasmhost"
+	"github.com/paasd/paasd/core/pluginhost/wasminstrument"
 	"github.com/paasd/paasd/core/wire"
 )
 
@@ -219,7 +220,7 @@ func BenchmarkInstrument(b *testing.B) {
 	}
 	b.SetBytes(int64(len(bin)))
 	for range b.N {
-		if _, err := wasmhost.Instrument(bin); err != nil {
+		if _, err := wasminstrument.Instrument(bin); err != nil {
 			b.Fatal(err)
 		}
 	}

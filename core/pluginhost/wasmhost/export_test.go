@@ -1,8 +1,5 @@
 package wasmhost
 
-// Instrument is instrument, for the external tests.
-var Instrument = instrument
-
 // NoInstrument makes o load modules un-instrumented, with wazero's
 // WithCloseOnContextDone: the host before instrumentation, to compare.
 func NoInstrument(o *Opener) { o.noInstrument = true }

@@ -19,6 +19,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/paasd/paasd/core"
+	"github.com/paasd/paasd/core/pluginhost/wasminstrument"
 	"github.com/paasd/paasd/core/wire"
 )
 
@@ -66,27 +67,21 @@ func (o *Opener) OpenModule(ctx context.Context, path string, contract core.Cont
 		pages = 65536
 	}
 	// Time limits: an instrumented module checks its call's context itself
-	// (instrument.go); a module the rewriter cannot instrument runs with
-	// wazero's WithCloseOnContextDone, slower per call but as safe.
-	code, ierr := instrument(bin)
-	if o.noInstrument && ierr == nil {
-		ierr = errors.New("instrumentation turned off")
-	}
+	// (package wasminstrument); a module the rewriter cannot instrument
+	// runs with wazero's WithCloseOnContextDone, slower per call but as safe.
+	prep, ierr := wasminstrument.Prepare(bin, o.noInstrument)
 	switch {
-	case errors.Is(ierr, errReserved):
+	case errors.Is(ierr, wasminstrument.ErrReserved):
 		return nil, fmt.Errorf("%s is not a valid paasd Wasm plugin: %w: %w", path, ierr, core.ErrInvalid)
-	case errors.Is(ierr, errMalformed):
-		// Not handed to wazero: its decoder trusts declared sizes and
-		// may allocate gigabytes for a few corrupt bytes.
+	case ierr != nil:
+		// Malformed: not handed to wazero, whose decoder trusts declared
+		// sizes and may allocate gigabytes for a few corrupt bytes.
 		return nil, fmt.Errorf("%s is not a valid WebAssembly module: %w: %w", path, ierr, core.ErrInvalid)
 	}
-	instrumented := ierr == nil
-	cfg := wazero.NewRuntimeConfig().
-		WithMemoryLimitPages(uint32(pages))
-	if !instrumented {
-		o.opts.Logger.Info("wasm module not instrumented; time limits use wazero's context watching", "module", path, "reason", ierr)
-		cfg = cfg.WithCloseOnContextDone(true)
-		code = bin
+	cfg := prep.Configure(wazero.NewRuntimeConfig().
+		WithMemoryLimitPages(uint32(pages)))
+	if !prep.Instrumented {
+		o.opts.Logger.Info("wasm module not instrumented; time limits use wazero's context watching", "module", path, "reason", prep.Reason)
 	}
 	if c := o.compilationCache(); c != nil {
 		cfg = cfg.WithCompilationCache(c)
@@ -100,12 +95,10 @@ func (o *Opener) OpenModule(ctx context.Context, path string, contract core.Cont
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		return fail(fmt.Errorf("wasm module %s: instantiate WASI: %w: %w", path, err, core.ErrPluginFailed))
 	}
-	if instrumented {
-		if err := instantiateInstrument(ctx, rt); err != nil {
-			return fail(fmt.Errorf("wasm module %s: instantiate %s: %w: %w", path, InstrumentModule, err, core.ErrPluginFailed))
-		}
+	if err := prep.Instantiate(ctx, rt); err != nil {
+		return fail(fmt.Errorf("wasm module %s: instantiate %s: %w: %w", path, wasminstrument.Module, err, core.ErrPluginFailed))
 	}
-	m.cm, err = compile(ctx, rt, code)
+	m.cm, err = compile(ctx, rt, prep.Code)
 	if err != nil {
 		return fail(fmt.Errorf("%s is not a valid WebAssembly module: %w: %w", path, err, core.ErrInvalid))
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/paasd/paasd/core"
 	"github.com/paasd/paasd/core/pluginhost"
 	"github.com/paasd/paasd/core/pluginhost/wasmhost"
+	"github.com/paasd/paasd/core/pluginhost/wasminstrument"
 	"github.com/paasd/paasd/core/wire"
 )
 
@@ -185,7 +186,7 @@ func TestLoadErrors(t *testing.T) {
 		{desc: "version ok but no call export", path: write("v1.wasm", abiVersionModule(1)), want: core.ErrInvalid,
 			msg: []string{"paasd_alloc"}},
 		{desc: "imports from the host's reserved module", path: write("reserved.wasm", reservedImportModule()), want: core.ErrInvalid,
-			msg: []string{wasmhost.InstrumentModule, "reserved"}},
+			msg: []string{wasminstrument.Module, "reserved"}},
 		{desc: "guest does not implement its declared contract", path: guests["wrongcontract"], want: core.ErrPluginFailed,
 			msg: []string{`declares the "drain" contract`}},
 		{desc: "guest of another contract", path: guests["drain"], contract: core.ContractBuildpack, want: core.ErrUnsupported,
@@ -451,7 +452,7 @@ func TestTwoLoadsOfOneModuleAreIndependent(t *testing.T) {
 func reservedImportModule() []byte {
 	b := append([]byte(nil), emptyModule...)
 	b = append(b, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f) // type: () -> i32
-	imp := append([]byte{0x01, byte(len(wasmhost.InstrumentModule))}, wasmhost.InstrumentModule...)
+	imp := append([]byte{0x01, byte(len(wasminstrument.Module))}, wasminstrument.Module...)
 	imp = append(imp, 5)
 	imp = append(imp, "yield"...)
 	imp = append(imp, 0x00, 0x00)
@@ -469,7 +470,7 @@ func TestGoGuestsAreInstrumented(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := wasmhost.Instrument(bin)
+			out, err := wasminstrument.Instrument(bin)
 			if err != nil {
 				t.Fatalf("instrument: %v", err)
 			}

@@ -37,6 +37,15 @@ func Loop() []byte {
 	return assemble([]byte{0x03, 0x40, 0x0c, 0x00, 0x0b, 0x00, 0x0b})
 }
 
+// LoopSIMD returns a module whose handle_request uses a SIMD instruction
+// and then never returns: the host cannot instrument it and must stop it by
+// other means.
+func LoopSIMD() []byte {
+	body := append([]byte{0xfd, 0x0c}, make([]byte, 16)...) // v128.const 0
+	// drop; loop; br 0; end; unreachable; end
+	return assemble(append(body, 0x1a, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x00, 0x0b))
+}
+
 // assemble builds the module around handle_request's body (without the
 // locals prefix); data is placed at offset 0 of a one-page memory.
 func assemble(reqBody []byte) []byte {

@@ -14,6 +14,7 @@ func TestModulesCompile(t *testing.T) {
 	}{
 		{desc: "add header", mod: AddHeader("X-A", "X-B", "v")},
 		{desc: "loop", mod: Loop()},
+		{desc: "loop with SIMD", mod: LoopSIMD()},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			ctx := context.Background()

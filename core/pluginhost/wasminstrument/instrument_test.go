@@ -1,17 +1,11 @@
-package wasmhost
+package wasminstrument
 
 import (
 	"bytes"
 	"context"
 	"errors"
-	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/paasd/paasd/core"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -113,6 +107,18 @@ func testModule() []byte {
 func newTestRuntime(t testing.TB, ctx context.Context, instrumented bool) wazero.Runtime {
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().WithMemoryLimitPages(16))
 	t.Cleanup(func() { _ = rt.Close(context.Background()) })
+	instantiateEnv(t, ctx, rt)
+	if instrumented {
+		if err := Instantiate(ctx, rt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return rt
+}
+
+// instantiateEnv adds env.inc and env.dec, which the test module imports,
+// to rt.
+func instantiateEnv(t testing.TB, ctx context.Context, rt wazero.Runtime) {
 	inc := func(_ context.Context, stack []uint64) { stack[0] = uint64(uint32(stack[0]) + 1) }
 	_, err := rt.NewHostModuleBuilder("env").
 		NewFunctionBuilder().WithGoFunction(api.GoFunc(inc), []api.ValueType{api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).Export("inc").
@@ -121,12 +127,6 @@ func newTestRuntime(t testing.TB, ctx context.Context, instrumented bool) wazero
 	if err != nil {
 		t.Fatal(err)
 	}
-	if instrumented {
-		if err := instantiateInstrument(ctx, rt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return rt
 }
 
 // TestInstrumentBehavesIdentically runs the test module as is and
@@ -134,7 +134,7 @@ func newTestRuntime(t testing.TB, ctx context.Context, instrumented bool) wazero
 func TestInstrumentBehavesIdentically(t *testing.T) {
 	ctx := context.Background()
 	raw := testModule()
-	inst, err := instrument(raw)
+	inst, err := Instrument(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestInstrumentBehavesIdentically(t *testing.T) {
 // TestInstrumentStopsRunaways: a loop and a loop-free exponential recursion
 // are stopped when their context is done, with wazero's exit codes.
 func TestInstrumentStopsRunaways(t *testing.T) {
-	inst, err := instrument(testModule())
+	inst, err := Instrument(testModule())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,25 +221,25 @@ func TestInstrumentRefuses(t *testing.T) {
 		bin  []byte
 		want error
 	}{
-		{desc: "empty", bin: nil, want: errMalformed},
-		{desc: "no magic", bin: []byte("\x00asn\x01\x00\x00\x00"), want: errMalformed},
-		{desc: "component", bin: []byte("\x00asm\x0d\x00\x01\x00"), want: errUninstrumentable},
-		{desc: "truncated section", bin: append(wmod(types), 0x03, 0x05, 0x01), want: errMalformed},
-		{desc: "reserved import", bin: wmod(types, sec(2, cat(name(InstrumentModule), name("yield"), []byte{0x00, 0x00}))), want: errReserved},
-		{desc: "SIMD", bin: wmod(types, funcs, sec(10, body(0xfd, 0x0c, 0x0b))), want: errUninstrumentable},
-		{desc: "tail call", bin: wmod(types, funcs, sec(10, body(0x12, 0x00, 0x0b))), want: errUninstrumentable},
-		{desc: "atomics", bin: wmod(types, funcs, sec(10, body(0xfe, 0x03, 0x00, 0x0b))), want: errUninstrumentable},
-		{desc: "exceptions", bin: wmod(types, funcs, sec(10, body(0x06, 0x40, 0x0b, 0x0b))), want: errUninstrumentable},
-		{desc: "shared memory", bin: wmod(types, sec(5, []byte{0x03, 0x01, 0x01})), want: errUninstrumentable},
-		{desc: "LEB128 too long", bin: wmod(types, funcs, sec(10, body(0x41, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b))), want: errMalformed},
-		{desc: "section out of order", bin: wmod(funcs, types), want: errMalformed},
-		{desc: "huge data count", bin: []byte("\x00asm\x01\x00\x00\x00\x0b0\xaa\xaa\xaa0"), want: errMalformed},
-		{desc: "bodies do not match declarations", bin: wmod(types, funcs, sec(10)), want: errMalformed},
-		{desc: "too many locals", bin: wmod(types, funcs, sec(10, []byte{0x07, 0x01, 0xff, 0xff, 0xff, 0x0f, 0x7f, 0x0b})), want: errMalformed},
+		{desc: "empty", bin: nil, want: ErrMalformed},
+		{desc: "no magic", bin: []byte("\x00asn\x01\x00\x00\x00"), want: ErrMalformed},
+		{desc: "component", bin: []byte("\x00asm\x0d\x00\x01\x00"), want: ErrUninstrumentable},
+		{desc: "truncated section", bin: append(wmod(types), 0x03, 0x05, 0x01), want: ErrMalformed},
+		{desc: "reserved import", bin: wmod(types, sec(2, cat(name(Module), name("yield"), []byte{0x00, 0x00}))), want: ErrReserved},
+		{desc: "SIMD", bin: wmod(types, funcs, sec(10, body(0xfd, 0x0c, 0x0b))), want: ErrUninstrumentable},
+		{desc: "tail call", bin: wmod(types, funcs, sec(10, body(0x12, 0x00, 0x0b))), want: ErrUninstrumentable},
+		{desc: "atomics", bin: wmod(types, funcs, sec(10, body(0xfe, 0x03, 0x00, 0x0b))), want: ErrUninstrumentable},
+		{desc: "exceptions", bin: wmod(types, funcs, sec(10, body(0x06, 0x40, 0x0b, 0x0b))), want: ErrUninstrumentable},
+		{desc: "shared memory", bin: wmod(types, sec(5, []byte{0x03, 0x01, 0x01})), want: ErrUninstrumentable},
+		{desc: "LEB128 too long", bin: wmod(types, funcs, sec(10, body(0x41, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b))), want: ErrMalformed},
+		{desc: "section out of order", bin: wmod(funcs, types), want: ErrMalformed},
+		{desc: "huge data count", bin: []byte("\x00asm\x01\x00\x00\x00\x0b0\xaa\xaa\xaa0"), want: ErrMalformed},
+		{desc: "bodies do not match declarations", bin: wmod(types, funcs, sec(10)), want: ErrMalformed},
+		{desc: "too many locals", bin: wmod(types, funcs, sec(10, []byte{0x07, 0x01, 0xff, 0xff, 0xff, 0x0f, 0x7f, 0x0b})), want: ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			out, err := instrument(tt.bin)
+			out, err := Instrument(tt.bin)
 			if !errors.Is(err, tt.want) || out != nil {
 				t.Fatalf("instrument = %d bytes, %v; want %v", len(out), err, tt.want)
 			}
@@ -266,9 +266,9 @@ func FuzzInstrument(f *testing.F) {
 		return err
 	}
 	f.Fuzz(func(t *testing.T, bin []byte) {
-		out, err := instrument(bin)
+		out, err := Instrument(bin)
 		if err != nil {
-			if !errors.Is(err, errMalformed) && !errors.Is(err, errUninstrumentable) && !errors.Is(err, errReserved) {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUninstrumentable) && !errors.Is(err, ErrReserved) {
 				t.Fatalf("error %v wraps no instrument sentinel", err)
 			}
 			return // wazero is not asked about bytes the rewriter refuses: its decoder may allocate gigabytes
@@ -280,34 +280,4 @@ func FuzzInstrument(f *testing.F) {
 			t.Fatalf("wazero accepts the module but not its instrumented form: %v", err)
 		}
 	})
-}
-
-// TestUninstrumentableModuleFallsBack: a module using SIMD is not rewritten
-// but still loads and runs (with wazero's context watching), and the host
-// says why in its log.
-func TestUninstrumentableModuleFallsBack(t *testing.T) {
-	simd := append([]byte{0x00, 0xfd, 0x0c}, make([]byte, 16)...) // no locals; v128.const 0
-	simd = append(simd, 0x1a, 0x41, 0x01, 0x0b)                   // drop; i32.const 1; end
-	bin := wmod(
-		sec(1, []byte{0x60, 0x00, 0x01, 0x7f}),
-		sec(3, []byte{0}),
-		sec(7, cat(name(ExportABIVersion), []byte{0x00, 0x00})),
-		sec(10, append(appendU32(nil, uint32(len(simd))), simd...)),
-	)
-	path := filepath.Join(t.TempDir(), "simd.wasm")
-	if err := os.WriteFile(path, bin, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	o := New(Options{CacheDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	defer o.Close()
-	// It gets as far as the ABI version (run in the guest) and then lacks
-	// paasd_alloc.
-	_, err := o.OpenModule(context.Background(), path, core.ContractDrain)
-	if !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), ExportAlloc) {
-		t.Fatalf("err = %v, want ErrInvalid naming %s", err, ExportAlloc)
-	}
-	if !strings.Contains(logs.String(), "not instrumented") || !strings.Contains(logs.String(), "SIMD") {
-		t.Fatalf("log does not say why the module was not instrumented:\n%s", logs.String())
-	}
 }

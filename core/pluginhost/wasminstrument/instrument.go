@@ -1,4 +1,21 @@
-package wasmhost
+// Package wasminstrument rewrites WebAssembly modules so that a runaway
+// guest can be stopped cheaply, and provides the host side of that rewrite.
+//
+// Before a module is compiled the host rewrites it ([Instrument]) so that
+// every function entry and every loop header counts down a budget held in a
+// new mutable i32 global. When the budget runs out the code calls the
+// imported host function paasd:instrument.yield ([Instantiate] adds it to a
+// runtime), which stops the call if its context is done or the module was
+// closed, and otherwise returns a fresh budget. A runaway guest is thus
+// stopped within one budget of ticks after its deadline, without wazero's
+// WithCloseOnContextDone (which starts a goroutine and a timer for every
+// call). [Prepare] makes the whole decision for a host: instrument the module
+// when the rewriter can, fall back to WithCloseOnContextDone when it cannot.
+//
+// The paasd Wasm plugin host (core/pluginhost/wasmhost) and the router's
+// http-wasm middleware host (plugins/router) both use it; docs/wasm-abi.md
+// describes the rewrite.
+package wasminstrument
 
 import (
 	"context"
@@ -11,18 +28,10 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 )
 
-// Instrumentation: before a module is compiled the host rewrites it so that
-// every function entry and every loop header counts down a budget held in a
-// new mutable i32 global. When the budget runs out the code calls the
-// imported host function paasd:instrument.yield, which stops the call if its
-// context is done or the module was closed, and otherwise returns a fresh
-// budget. A runaway guest is thus stopped within one budget of ticks after
-// its deadline, without wazero's WithCloseOnContextDone (which starts a
-// goroutine and a timer for every call).
 const (
-	// InstrumentModule is the import module name reserved for the host's
+	// Module is the import module name reserved for the host's
 	// instrumentation; a guest may not import from it.
-	InstrumentModule = "paasd:instrument"
+	Module = "paasd:instrument"
 	// instrumentYield is the field name of the yield function.
 	instrumentYield = "yield"
 	// instrumentBudget is how many ticks (function entries and loop
@@ -34,25 +43,26 @@ const (
 // engines set); wazero would allocate a slice of that many before checking.
 const maxLocals = 50000
 
-// errUninstrumentable is returned by instrument for a module that uses a
+// ErrUninstrumentable is returned by Instrument for a module that uses a
 // WebAssembly feature the rewriter does not handle.
-var errUninstrumentable = errors.New("uses a WebAssembly feature the host does not instrument")
+var ErrUninstrumentable = errors.New("uses a WebAssembly feature the host does not instrument")
 
-// errMalformed is returned by instrument for bytes that are not a well-formed
+// ErrMalformed is returned by Instrument for bytes that are not a well-formed
 // WebAssembly binary module.
-var errMalformed = errors.New("malformed WebAssembly binary")
+var ErrMalformed = errors.New("malformed WebAssembly binary")
 
 // instrumentError carries an error out of the parser through panic; it is
-// recovered by instrument and never escapes.
+// recovered by Instrument and never escapes.
 type instrumentError struct{ err error }
 
 func fail(sentinel error, format string, args ...any) {
 	panic(instrumentError{fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), sentinel)})
 }
 
-// instrument returns bin with the countdown checks inserted. Errors wrap
-// errMalformed or errUninstrumentable; either way bin is left untouched.
-func instrument(bin []byte) (out []byte, err error) {
+// Instrument returns bin with the countdown checks inserted. Errors wrap
+// ErrMalformed, ErrUninstrumentable or ErrReserved; either way bin is left
+// untouched. The result must be run in a runtime that [Instantiate] set up.
+func Instrument(bin []byte) (out []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			ie, ok := r.(instrumentError)
@@ -75,7 +85,7 @@ func (r *reader) eof() bool { return r.pos >= len(r.b) }
 
 func (r *reader) byte() byte {
 	if r.pos >= len(r.b) {
-		fail(errMalformed, "unexpected end at offset %d", r.pos)
+		fail(ErrMalformed, "unexpected end at offset %d", r.pos)
 	}
 	c := r.b[r.pos]
 	r.pos++
@@ -84,7 +94,7 @@ func (r *reader) byte() byte {
 
 func (r *reader) bytes(n uint32) []byte {
 	if uint64(n) > uint64(len(r.b)-r.pos) {
-		fail(errMalformed, "length %d at offset %d runs past the end", n, r.pos)
+		fail(ErrMalformed, "length %d at offset %d runs past the end", n, r.pos)
 	}
 	s := r.b[r.pos : r.pos+int(n)]
 	r.pos += int(n)
@@ -97,7 +107,7 @@ func (r *reader) u32() uint32 {
 	for i := 0; ; i++ {
 		c := r.byte()
 		if i == 4 && c&0xf0 != 0 {
-			fail(errMalformed, "u32 LEB128 too long or too large at offset %d", r.pos-1)
+			fail(ErrMalformed, "u32 LEB128 too long or too large at offset %d", r.pos-1)
 		}
 		v |= uint32(c&0x7f) << (7 * i)
 		if c&0x80 == 0 {
@@ -112,7 +122,7 @@ func (r *reader) u32() uint32 {
 func (r *reader) count() uint32 {
 	n := r.u32()
 	if uint64(n) > uint64(len(r.b)-r.pos) {
-		fail(errMalformed, "vector of %d elements at offset %d runs past the end", n, r.pos)
+		fail(ErrMalformed, "vector of %d elements at offset %d runs past the end", n, r.pos)
 	}
 	return n
 }
@@ -123,7 +133,7 @@ func (r *reader) skipLEB(maxBytes int) []byte {
 	start := r.pos
 	for i := 0; ; i++ {
 		if i == maxBytes {
-			fail(errMalformed, "LEB128 too long at offset %d", start)
+			fail(ErrMalformed, "LEB128 too long at offset %d", start)
 		}
 		if r.byte()&0x80 == 0 {
 			return r.b[start:r.pos]
@@ -173,7 +183,7 @@ func (rw *rewriter) fn(i uint32) uint32 {
 		return i
 	}
 	if i == ^uint32(0) {
-		fail(errMalformed, "function index %d out of range", i)
+		fail(ErrMalformed, "function index %d out of range", i)
 	}
 	return i + 1
 }
@@ -181,10 +191,10 @@ func (rw *rewriter) fn(i uint32) uint32 {
 func rewrite(bin []byte) []byte {
 	r := &reader{b: bin}
 	if len(bin) < 8 || string(bin[:4]) != "\x00asm" {
-		fail(errMalformed, "no \\0asm magic")
+		fail(ErrMalformed, "no \\0asm magic")
 	}
 	if string(bin[4:8]) != "\x01\x00\x00\x00" {
-		fail(errUninstrumentable, "binary version %x (a component?)", bin[4:8])
+		fail(ErrUninstrumentable, "binary version %x (a component?)", bin[4:8])
 	}
 	r.pos = 8
 	var secs []section
@@ -196,12 +206,12 @@ func rewrite(bin []byte) []byte {
 			rank, ok := sectionRank[id]
 			if !ok {
 				if id == 13 {
-					fail(errUninstrumentable, "tag section (exception handling)")
+					fail(ErrUninstrumentable, "tag section (exception handling)")
 				}
-				fail(errMalformed, "unknown section id %d", id)
+				fail(ErrMalformed, "unknown section id %d", id)
 			}
 			if rank <= lastRank {
-				fail(errMalformed, "section %d out of order or repeated", id)
+				fail(ErrMalformed, "section %d out of order or repeated", id)
 			}
 			lastRank = rank
 		}
@@ -270,7 +280,7 @@ func rewrite(bin []byte) []byte {
 			if s.id == 3 {
 				funcs = n
 			} else if dataCount >= 0 && int64(n) != dataCount {
-				fail(errMalformed, "data count %d but %d data segments", dataCount, n)
+				fail(ErrMalformed, "data count %d but %d data segments", dataCount, n)
 			}
 		case 12:
 			dataCount = int64((&reader{b: body}).u32())
@@ -278,13 +288,13 @@ func rewrite(bin []byte) []byte {
 			sr := &reader{b: body}
 			body = appendU32(nil, rw.fn(sr.u32()))
 			if !sr.eof() {
-				fail(errMalformed, "start section has trailing bytes")
+				fail(ErrMalformed, "start section has trailing bytes")
 			}
 		case 9:
 			body = rw.rewriteElems(body)
 		case 10:
 			if n := (&reader{b: body}).count(); n != funcs {
-				fail(errMalformed, "%d function declarations but %d bodies", funcs, n)
+				fail(ErrMalformed, "%d function declarations but %d bodies", funcs, n)
 			}
 			body = rw.rewriteCode(body)
 		}
@@ -301,14 +311,14 @@ func valType(c byte) byte {
 	case 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f:
 		return c
 	}
-	fail(errUninstrumentable, "value type 0x%02x (typed references or GC)", c)
+	fail(ErrUninstrumentable, "value type 0x%02x (typed references or GC)", c)
 	return 0
 }
 
 // refType checks a reference type byte.
 func refType(c byte) {
 	if c != 0x70 && c != 0x6f {
-		fail(errUninstrumentable, "reference type 0x%02x (typed references or GC)", c)
+		fail(ErrUninstrumentable, "reference type 0x%02x (typed references or GC)", c)
 	}
 }
 
@@ -319,7 +329,7 @@ func rewriteTypes(body []byte) (uint32, []byte) {
 	found := ^uint32(0)
 	for i := range n {
 		if c := r.byte(); c != 0x60 {
-			fail(errUninstrumentable, "type %d is not a function type (0x%02x: GC or rec types)", i, c)
+			fail(ErrUninstrumentable, "type %d is not a function type (0x%02x: GC or rec types)", i, c)
 		}
 		np := r.count()
 		for range np {
@@ -335,13 +345,13 @@ func rewriteTypes(body []byte) (uint32, []byte) {
 		}
 	}
 	if !r.eof() {
-		fail(errMalformed, "type section has trailing bytes")
+		fail(ErrMalformed, "type section has trailing bytes")
 	}
 	if found != ^uint32(0) {
 		return found, body
 	}
 	if n == ^uint32(0) {
-		fail(errMalformed, "too many types")
+		fail(ErrMalformed, "too many types")
 	}
 	r2 := &reader{b: body}
 	r2.u32()
@@ -359,7 +369,7 @@ func limits(r *reader) {
 		r.u32()
 		r.u32()
 	default:
-		fail(errUninstrumentable, "limits flag 0x%02x (shared memory, threads or memory64)", f)
+		fail(ErrUninstrumentable, "limits flag 0x%02x (shared memory, threads or memory64)", f)
 	}
 }
 
@@ -374,7 +384,7 @@ func checkTablesOrMemories(id byte, body []byte) {
 		limits(r)
 	}
 	if !r.eof() {
-		fail(errMalformed, "section %d has trailing bytes", id)
+		fail(ErrMalformed, "section %d has trailing bytes", id)
 	}
 }
 
@@ -387,8 +397,8 @@ func rewriteImports(body []byte, yieldType uint32) (out []byte, funcs, globals u
 	for range n {
 		mod := r.name()
 		r.name()
-		if string(mod) == InstrumentModule {
-			fail(errReserved, "imports from %q", InstrumentModule)
+		if string(mod) == Module {
+			fail(ErrReserved, "imports from %q", Module)
 		}
 		switch k := r.byte(); k {
 		case 0:
@@ -402,30 +412,30 @@ func rewriteImports(body []byte, yieldType uint32) (out []byte, funcs, globals u
 		case 3:
 			valType(r.byte())
 			if m := r.byte(); m > 1 {
-				fail(errMalformed, "global mutability 0x%02x", m)
+				fail(ErrMalformed, "global mutability 0x%02x", m)
 			}
 			globals++
 		default:
-			fail(errUninstrumentable, "import kind 0x%02x (tags: exception handling)", k)
+			fail(ErrUninstrumentable, "import kind 0x%02x (tags: exception handling)", k)
 		}
 	}
 	if !r.eof() {
-		fail(errMalformed, "import section has trailing bytes")
+		fail(ErrMalformed, "import section has trailing bytes")
 	}
 	if n == ^uint32(0) {
-		fail(errMalformed, "too many imports")
+		fail(ErrMalformed, "too many imports")
 	}
 	out = appendU32(nil, n+1)
 	out = append(out, body[start:]...)
-	out = appendName(out, InstrumentModule)
+	out = appendName(out, Module)
 	out = appendName(out, instrumentYield)
 	out = append(out, 0)
 	out = appendU32(out, yieldType)
 	return out, funcs, globals
 }
 
-// errReserved is returned for a module that imports from InstrumentModule.
-var errReserved = errors.New("uses the import module name reserved for the host")
+// ErrReserved is returned for a module that imports from Module.
+var ErrReserved = errors.New("uses the import module name reserved for the host")
 
 // rewriteGlobals remaps the globals' init expressions and appends the
 // budget global.
@@ -433,20 +443,20 @@ func (rw *rewriter) rewriteGlobals(body []byte, imported uint32) ([]byte, uint32
 	r := &reader{b: body}
 	n := r.count()
 	if n == ^uint32(0) || uint64(n)+uint64(imported) >= 1<<32-1 {
-		fail(errMalformed, "too many globals")
+		fail(ErrMalformed, "too many globals")
 	}
 	out := appendU32(nil, n+1)
 	for range n {
 		out = append(out, valType(r.byte()))
 		m := r.byte()
 		if m > 1 {
-			fail(errMalformed, "global mutability 0x%02x", m)
+			fail(ErrMalformed, "global mutability 0x%02x", m)
 		}
 		out = append(out, m)
 		out = rw.constExpr(r, out)
 	}
 	if !r.eof() {
-		fail(errMalformed, "global section has trailing bytes")
+		fail(ErrMalformed, "global section has trailing bytes")
 	}
 	out = append(out, 0x7f, 0x01, 0x41)
 	out = appendU32(out, instrumentBudget) // positive and < 2^20: same bytes as s32
@@ -479,12 +489,12 @@ func (rw *rewriter) rewriteExports(body []byte) []byte {
 		if k == 0 {
 			idx = rw.fn(idx)
 		} else if k > 3 {
-			fail(errUninstrumentable, "export kind 0x%02x (tags: exception handling)", k)
+			fail(ErrUninstrumentable, "export kind 0x%02x (tags: exception handling)", k)
 		}
 		out = appendU32(out, idx)
 	}
 	if !r.eof() {
-		fail(errMalformed, "export section has trailing bytes")
+		fail(ErrMalformed, "export section has trailing bytes")
 	}
 	return out
 }
@@ -517,7 +527,7 @@ func (rw *rewriter) rewriteElems(body []byte) []byte {
 		case 1, 3:
 			kind := r.byte()
 			if kind != 0 {
-				fail(errMalformed, "element kind 0x%02x", kind)
+				fail(ErrMalformed, "element kind 0x%02x", kind)
 			}
 			out = append(out, kind)
 			funcs()
@@ -526,7 +536,7 @@ func (rw *rewriter) rewriteElems(body []byte) []byte {
 			out = rw.constExpr(r, out)
 			kind := r.byte()
 			if kind != 0 {
-				fail(errMalformed, "element kind 0x%02x", kind)
+				fail(ErrMalformed, "element kind 0x%02x", kind)
 			}
 			out = append(out, kind)
 			funcs()
@@ -546,11 +556,11 @@ func (rw *rewriter) rewriteElems(body []byte) []byte {
 			out = append(out, t)
 			exprs()
 		default:
-			fail(errMalformed, "element segment flags %d", flags)
+			fail(ErrMalformed, "element segment flags %d", flags)
 		}
 	}
 	if !r.eof() {
-		fail(errMalformed, "element section has trailing bytes")
+		fail(ErrMalformed, "element section has trailing bytes")
 	}
 	return out
 }
@@ -583,7 +593,7 @@ func (rw *rewriter) rewriteCode(body []byte) []byte {
 		for range nl {
 			k := fr.u32()
 			if locals += uint64(k); locals > maxLocals {
-				fail(errMalformed, "function with more than %d locals", maxLocals)
+				fail(ErrMalformed, "function with more than %d locals", maxLocals)
 			}
 			fn = appendU32(fn, k)
 			fn = append(fn, valType(fr.byte()))
@@ -625,7 +635,7 @@ func (rw *rewriter) rewriteCode(body []byte) []byte {
 		out = append(out, fn[head:]...)
 	}
 	if !r.eof() {
-		fail(errMalformed, "code section has trailing bytes")
+		fail(ErrMalformed, "code section has trailing bytes")
 	}
 	return out
 }
@@ -671,7 +681,7 @@ func (rw *rewriter) instr(r *reader, op byte, out []byte) []byte {
 	case op >= 0x28 && op <= 0x3e: // loads and stores: memarg
 		align := r.u32()
 		if align&0x40 != 0 {
-			fail(errUninstrumentable, "memarg with a memory index (multiple memories)")
+			fail(ErrUninstrumentable, "memarg with a memory index (multiple memories)")
 		}
 		out = appendU32(out, align)
 		u32()
@@ -702,10 +712,10 @@ func (rw *rewriter) instr(r *reader, op byte, out []byte) []byte {
 		case sub == 9, sub == 11, sub == 13, sub >= 15 && sub <= 17: // data.drop, memory.fill, elem.drop, table.grow/size/fill
 			u32()
 		default:
-			fail(errUninstrumentable, "instruction 0xfc %d", sub)
+			fail(ErrUninstrumentable, "instruction 0xfc %d", sub)
 		}
 	default:
-		fail(errUninstrumentable, "instruction 0x%02x (%s)", op, opFeature(op))
+		fail(ErrUninstrumentable, "instruction 0x%02x (%s)", op, opFeature(op))
 	}
 	return out
 }
@@ -811,9 +821,10 @@ func yield(ctx context.Context, mod api.Module, stack []uint64) {
 	panic(sys.NewExitError(code))
 }
 
-// instantiateInstrument adds the paasd:instrument host module to rt.
-func instantiateInstrument(ctx context.Context, rt wazero.Runtime) error {
-	_, err := rt.NewHostModuleBuilder(InstrumentModule).
+// Instantiate adds the paasd:instrument host module, whose yield stops a
+// call once its context is done, to rt. Instrumented modules need it.
+func Instantiate(ctx context.Context, rt wazero.Runtime) error {
+	_, err := rt.NewHostModuleBuilder(Module).
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(yield), nil, []api.ValueType{api.ValueTypeI32}).
 		WithName(instrumentYield).
