@@ -126,8 +126,15 @@ func New(cfg Config) (*Manager, error) {
 		OnEvent: m.onEvent,
 		Logger:  zap.NewNop(),
 	})
+	// certmagic retries failures against a test CA (Let's Encrypt's
+	// staging for its production) to spare rate limits; any other CA is
+	// its own test CA.
+	testCA := ""
+	if cfg.DirectoryURL != certmagic.LetsEncryptProductionCA {
+		testCA = cfg.DirectoryURL
+	}
 	m.issuer = certmagic.NewACMEIssuer(m.magic, certmagic.ACMEIssuer{
-		CA: cfg.DirectoryURL, TestCA: cfg.DirectoryURL, Email: cfg.Email, Agreed: true,
+		CA: cfg.DirectoryURL, TestCA: testCA, Email: cfg.Email, Agreed: true,
 		// The router answers HTTP-01 on its HTTP port (SetACMEChallenge):
 		// certmagic finds the port taken and leaves the answering to it.
 		ListenHost: host, AltHTTPPort: port,
