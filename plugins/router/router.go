@@ -12,9 +12,9 @@
 //
 //   - The route table is an immutable snapshot behind an atomic pointer: a
 //     request loads it once and never takes a lock to route.
-//   - Certificates come from Route.Certificates, chosen by SNI. ACME
-//     (automatic certificates) is not implemented: paasd's machines here have
-//     no route to an ACME directory.
+//   - Certificates come from Route.Certificates, chosen by SNI; paasd's
+//     ACME client (core/acme) puts the ones it obtains there too, and the
+//     router answers its HTTP-01 challenges through SetACMEChallenge.
 package router
 
 import (
