@@ -308,6 +308,9 @@ func (m *Manager) onEvent(_ context.Context, event string, data map[string]any) 
 	case "cert_failed":
 		st.Status = StatusFailed
 		if err, ok := data["error"].(error); ok {
+			if errors.Is(err, context.Canceled) {
+				return nil // an attempt Refresh or Manage replaced or stopped
+			}
 			st.Reason = err.Error()
 		}
 	default:
