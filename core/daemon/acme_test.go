@@ -146,9 +146,13 @@ func TestACMEWithPebble(t *testing.T) {
 	if err := os.WriteFile(cfgFile, cfg, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d, _ := startDaemonWithRouter(t, dataDir, "--config", cfgFile, "--runtime", "builtin:process",
-		"--router-addr", "127.0.0.1:"+strconv.Itoa(routerPort), "--router-tls-addr", "127.0.0.1:0")
-	defer d.stop(t)
+	start := func() *daemon {
+		d, _ := startDaemonWithRouter(t, dataDir, "--config", cfgFile, "--runtime", "builtin:process",
+			"--router-addr", "127.0.0.1:"+strconv.Itoa(routerPort), "--router-tls-addr", "127.0.0.1:0")
+		t.Cleanup(func() { d.stop(t) })
+		return d
+	}
+	d := start()
 
 	const host = "www.acm.test"
 	if code, _ := d.call(t, "POST", "/apps", map[string]any{"name": "acm"}); code != 201 {
@@ -194,6 +198,25 @@ func TestACMEWithPebble(t *testing.T) {
 	}
 	if !strings.Contains(plog.String(), "Attempting to validate w/ HTTP: http://"+host+":"+strconv.Itoa(routerPort)) {
 		t.Errorf("pebble did not validate over HTTP through the router:\n%s", plog.String())
+	}
+
+	// A restart serves the stored certificate without asking pebble again.
+	orders := strings.Count(plog.String(), "POST /order-plz")
+	d.stop(t)
+	d = start()
+	if _, dom := d.call(t, "GET", "/apps/acm/domains/"+host, nil); dom["acm_status"] != "cert issued" {
+		t.Fatalf("acm_status after a restart: %v %v", dom["acm_status"], dom["acm_status_reason"])
+	}
+	conn, err := tls.Dial("tcp", d.routerTLS, &tls.Config{RootCAs: roots, ServerName: host})
+	if err != nil {
+		t.Fatalf("after a restart: %v", err)
+	}
+	if !conn.ConnectionState().PeerCertificates[0].Equal(leaf) {
+		t.Fatal("after a restart the router serves another certificate")
+	}
+	conn.Close()
+	if n := strings.Count(plog.String(), "POST /order-plz"); n != orders {
+		t.Fatalf("%d new orders after a restart", n-orders)
 	}
 
 	// Disable: the domain loses its status and the router its certificate.
