@@ -219,7 +219,7 @@ func (m *Manager) Manage(appID string, domains []string) {
 			subjects = append(subjects, certmagic.SubjectIssuer{Subject: d})
 		}
 		m.cache.RemoveManaged(subjects)
-		go m.deleteStored(removed)
+		m.deleteStored(removed)
 	}
 }
 

@@ -71,7 +71,14 @@ func (c *changes) has(app string) bool {
 func newManager(t *testing.T) (*Manager, *changes) {
 	t.Helper()
 	ch := &changes{}
-	m, err := New(Config{DirectoryURL: "https://127.0.0.1:1/directory", StorageDir: t.TempDir(), RouterHTTPAddr: "127.0.0.1:1", OnChange: ch.add})
+	// Not t.TempDir: certmagic's background jobs may still be unlocking
+	// files when the test ends; remove what is left, best effort.
+	dir, err := os.MkdirTemp("", "acme-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	m, err := New(Config{DirectoryURL: "https://127.0.0.1:1/directory", StorageDir: dir, RouterHTTPAddr: "127.0.0.1:1", OnChange: ch.add})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +136,9 @@ func TestStoredCertificateIsServedAndDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := m.magic.Storage.Store(ctx, certmagic.StorageKeys.SitePrivateKey(ik, "shop.example.com"), key); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.magic.Storage.Store(ctx, certmagic.StorageKeys.SiteMeta(ik, "shop.example.com"), []byte(`{"sans":["shop.example.com"]}`)); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, ok := m.Certificate("shop.example.com"); ok {
