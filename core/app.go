@@ -20,6 +20,9 @@ type App struct {
 	// Features are the names of the app features enabled on the app
 	// (Heroku's app-feature resource), e.g. "router-least-connections".
 	Features []string `json:"features,omitempty"`
+	// ACM is Automated Certificate Management: paasd obtains and renews
+	// certificates for the app's custom domains from an ACME CA.
+	ACM bool `json:"acm,omitempty"`
 }
 
 // Release states.

@@ -82,3 +82,39 @@ func TestCertsAndFeatures(t *testing.T) {
 	r = p.fails(1, "features:enable", "nope", "-a", "secure")
 	contains(t, "unknown feature", r.err, "find that feature")
 }
+
+// TestCertsAuto drives certs:auto, certs:auto:enable, certs:auto:refresh
+// and certs:auto:disable against a real paasd whose ACME directory is
+// unreachable, so the domain's certificate fails with a reason
+// (issuance itself is tested against pebble in core/daemon's
+// TestACMEWithPebble).
+func TestCertsAuto(t *testing.T) {
+	p := startPaasd(t, "--acme-directory-url", "https://127.0.0.1:1/directory")
+	p.ok("apps:create", "auto")
+	r := p.ok("certs:auto", "-a", "auto")
+	contains(t, "certs:auto before enabling", r.out, "=== Automatic Certificate Management is disabled on ⬢ auto")
+	p.ok("domains:add", "www.example.com", "-a", "auto")
+	r = p.ok("certs:auto:enable", "-a", "auto")
+	contains(t, "certs:auto:enable", r.err, "Enabling Automatic Certificate Management... starting. See status with paas certs:auto")
+	contains(t, "certs:auto:enable", r.out, "=== Your certificate will now be managed by paasd.")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r = p.ok("certs:auto", "-a", "auto")
+		if strings.Contains(r.out, "Failed") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	contains(t, "certs:auto after a failure", r.out, "=== Automatic Certificate Management is enabled on ⬢ auto",
+		"Domain", "Status", "www.example.com  Failed", "retry by running: paas certs:auto:refresh", "www.example.com: ", "127.0.0.1:1")
+	if strings.Contains(r.out, "auto.localhost") {
+		t.Fatalf("certs:auto lists the default hostname:\n%s", r.out)
+	}
+	r = p.ok("certs:auto:refresh", "-a", "auto")
+	contains(t, "certs:auto:refresh", r.err, "Refreshing Automatic Certificate Management for ⬢ auto... done")
+	r = p.ok("certs:auto:disable", "-a", "auto", "--confirm", "auto")
+	contains(t, "certs:auto:disable", r.err, "Disabling Automatic Certificate Management for ⬢ auto... done")
+	r = p.ok("certs:auto", "-a", "auto")
+	contains(t, "certs:auto after disabling", r.out, "is disabled on ⬢ auto")
+	p.fails(1, "certs:auto:refresh", "-a", "auto")
+}

@@ -922,7 +922,7 @@ func (s *Server) listDomains(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	eps, _ := s.st.ListSNIEndpoints(r.Context(), a.ID)
-	paginate(w, r, ds, "id", domainFields, func(d core.Domain) any { return renderDomain(a, d, s.hostname(a.Name), eps) })
+	paginate(w, r, ds, "id", domainFields, func(d core.Domain) any { return s.domainJSON(a, d, eps) })
 }
 
 func (s *Server) createDomain(w http.ResponseWriter, r *http.Request) {
@@ -966,7 +966,7 @@ func (s *Server) createDomain(w http.ResponseWriter, r *http.Request) {
 	s.apiLog(r.Context(), a, "Add %s domain by user %s", d.Hostname, user(r).Email)
 	s.syncRoutes(r.Context(), a.ID)
 	eps, _ := s.st.ListSNIEndpoints(r.Context(), a.ID)
-	writeJSON(w, http.StatusCreated, renderDomain(a, d, s.hostname(a.Name), eps))
+	writeJSON(w, http.StatusCreated, s.domainJSON(a, d, eps))
 }
 
 func (s *Server) getDomain(w http.ResponseWriter, r *http.Request) {
@@ -980,7 +980,7 @@ func (s *Server) getDomain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	eps, _ := s.st.ListSNIEndpoints(r.Context(), a.ID)
-	writeJSON(w, http.StatusOK, renderDomain(a, d, s.hostname(a.Name), eps))
+	writeJSON(w, http.StatusOK, s.domainJSON(a, d, eps))
 }
 
 // updateDomain answers PATCH /apps/{app}/domains/{domain}: it sets or
@@ -1019,7 +1019,7 @@ func (s *Server) updateDomain(w http.ResponseWriter, r *http.Request) {
 	s.apiLog(r.Context(), a, "Update %s domain by user %s", d.Hostname, user(r).Email)
 	s.syncRoutes(r.Context(), a.ID)
 	eps, _ := s.st.ListSNIEndpoints(r.Context(), a.ID)
-	writeJSON(w, http.StatusOK, renderDomain(a, d, s.hostname(a.Name), eps))
+	writeJSON(w, http.StatusOK, s.domainJSON(a, d, eps))
 }
 
 func (s *Server) deleteDomain(w http.ResponseWriter, r *http.Request) {
@@ -1042,7 +1042,7 @@ func (s *Server) deleteDomain(w http.ResponseWriter, r *http.Request) {
 	}
 	s.apiLog(r.Context(), a, "Remove %s domain by user %s", d.Hostname, user(r).Email)
 	s.syncRoutes(r.Context(), a.ID)
-	writeJSON(w, http.StatusOK, renderDomain(a, d, s.hostname(a.Name), nil))
+	writeJSON(w, http.StatusOK, s.domainJSON(a, d, nil))
 }
 
 // ---- collaborators ----

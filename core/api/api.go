@@ -89,6 +89,9 @@ type Options struct {
 	// Rendezvous issues attach_url for one-off dynos created with attach:
 	// true (`heroku run`); nil leaves attach_url null.
 	Rendezvous Rendezvous
+	// ACM is Automated Certificate Management; nil: POST /apps/{app}/acm
+	// answers that it is unavailable.
+	ACM ACM
 }
 
 var _ http.Handler = (*Server)(nil)

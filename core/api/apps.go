@@ -33,6 +33,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /apps/{app}", s.getApp)
 	m.HandleFunc("PATCH /apps/{app}", s.updateApp)
 	m.HandleFunc("DELETE /apps/{app}", s.deleteApp)
+	s.acmRoutes(m)
 	m.HandleFunc("GET /apps/{app}/features", s.listFeatures)
 	m.HandleFunc("GET /apps/{app}/features/{feature}", s.getFeature)
 	m.HandleFunc("PATCH /apps/{app}/features/{feature}", s.updateFeature)
@@ -272,7 +273,7 @@ func (s *Server) renderApp(ctx context.Context, a core.App) AppJSON {
 	}
 	out := AppJSON{BuildStack: Ref{ID: a.Stack, Name: a.Stack}, CreatedAt: Time(a.CreatedAt),
 		GitURL: strings.TrimSuffix(s.opts.GitURL, "/") + "/" + a.Name + ".git", ID: a.ID,
-		Maintenance: a.Maintenance, Name: a.Name, Owner: UserRef{ID: owner.ID, Email: owner.Email},
+		ACM: a.ACM, Maintenance: a.Maintenance, Name: a.Name, Owner: UserRef{ID: owner.ID, Email: owner.Email},
 		Region: Ref{ID: a.Region, Name: a.Region}, ReleasedAt: Time(a.ReleasedAt),
 		Stack: Ref{ID: a.Stack, Name: a.Stack}, UpdatedAt: Time(a.UpdatedAt), WebURL: s.webURL(a.Name)}
 	return out

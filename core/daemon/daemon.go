@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -37,6 +38,7 @@ import (
 	"time"
 
 	"github.com/paasd/paasd/core"
+	"github.com/paasd/paasd/core/acme"
 	"github.com/paasd/paasd/core/addons"
 	"github.com/paasd/paasd/core/addons/apiaddons"
 	"github.com/paasd/paasd/core/api"
@@ -61,6 +63,17 @@ type Config struct {
 	// terminates TLS with the certificate of the app's SNI endpoint that
 	// covers the requested name (SNI), HTTP/2 by ALPN. Default: none.
 	RouterTLSAddr string `json:"router_tls_addr,omitempty"`
+	// ACMEDirectoryURL is the ACME directory Automated Certificate
+	// Management (POST /apps/{app}/acm) obtains certificates from, for
+	// the custom domains of apps with ACM on; HTTP-01 challenges are
+	// answered on router_addr. Default DefaultACMEDirectoryURL (Let's
+	// Encrypt production).
+	ACMEDirectoryURL string `json:"acme_directory_url,omitempty"`
+	// ACMEEmail is the ACME account's contact email; default none.
+	ACMEEmail string `json:"acme_email,omitempty"`
+	// ACMECARoot, if set, is a PEM file of CA certificates trusted for
+	// the ACME server's HTTPS (a private CA; Pebble in tests).
+	ACMECARoot string `json:"acme_ca_root,omitempty"`
 	// RendezvousAddr is the TLS listen address of the rendezvous service
 	// that `heroku run` attaches through; default api_addr's host with its
 	// port + 1 (port 0 when api_addr's port is 0).
@@ -119,6 +132,8 @@ const (
 	DefaultDataDir    = ".data"
 	DefaultAPIAddr    = "127.0.0.1:5000"
 	DefaultRouterAddr = "127.0.0.1:8080"
+	// DefaultACMEDirectoryURL is Let's Encrypt's production directory.
+	DefaultACMEDirectoryURL = acme.DefaultDirectoryURL
 	// DefaultRuntime is the dyno runtime when paasd runs as root (isolated
 	// runc containers); DefaultRuntimeNonRoot otherwise.
 	DefaultRuntime        = "builtin:runc"
@@ -158,6 +173,7 @@ func (c *Config) setDefaults() {
 	def(&c.LogFormat, "text")
 	def(&c.AdminEmail, DefaultAdminEmail)
 	def(&c.EcoIdleAfter, DefaultEcoIdleAfter)
+	def(&c.ACMEDirectoryURL, DefaultACMEDirectoryURL)
 }
 
 // nextPort is addr's host with its port + 1; port 0 stays 0, and an
@@ -212,6 +228,12 @@ func (c Config) Validate() error {
 			return fmt.Errorf("buildpacks[%d].ref %q is listed twice: %w", i, bp.Ref, core.ErrInvalid)
 		}
 		seen[bp.Ref] = true
+	}
+	if u, err := url.Parse(c.ACMEDirectoryURL); err != nil || u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("acme_directory_url %q is not an https:// URL: %w", c.ACMEDirectoryURL, core.ErrInvalid)
+	}
+	if c.ACMEEmail != "" && !strings.Contains(c.ACMEEmail, "@") {
+		return fmt.Errorf("acme_email %q is not an email address: %w", c.ACMEEmail, core.ErrInvalid)
 	}
 	if !strings.Contains(c.AdminEmail, "@") {
 		return fmt.Errorf("admin_email %q is not an email address: %w", c.AdminEmail, core.ErrInvalid)
@@ -339,6 +361,8 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	fs.StringVar(&flagCfg.APIAddr, "api-addr", "", "Platform API listen address (default "+DefaultAPIAddr+")")
 	fs.StringVar(&flagCfg.RouterAddr, "router-addr", "", "router listen address (default "+DefaultRouterAddr+")")
 	fs.StringVar(&flagCfg.RouterTLSAddr, "router-tls-addr", "", "router HTTPS listen address, certificates chosen by SNI (default: no HTTPS)")
+	fs.StringVar(&flagCfg.ACMEDirectoryURL, "acme-directory-url", "", "ACME directory for automated certificates (default Let's Encrypt production)")
+	fs.StringVar(&flagCfg.ACMEEmail, "acme-email", "", "ACME account contact email")
 	fs.StringVar(&flagCfg.RendezvousAddr, "rendezvous-addr", "", "`heroku run` attach (TLS) listen address (default: API port + 1)")
 	fs.StringVar(&flagCfg.Runtime, "runtime", "", "dyno runtime plugin reference (default "+DefaultRuntime+" as root, "+DefaultRuntimeNonRoot+" otherwise)")
 	fs.StringVar(&flagCfg.Router, "router", "", "router plugin reference (default "+DefaultRouter+")")
@@ -376,6 +400,8 @@ func parseConfig(args []string, stderr io.Writer, opts Options) (Config, error) 
 	over(&cfg.RouterAddr, flagCfg.RouterAddr)
 	over(&cfg.RendezvousAddr, flagCfg.RendezvousAddr)
 	over(&cfg.RouterTLSAddr, flagCfg.RouterTLSAddr)
+	over(&cfg.ACMEDirectoryURL, flagCfg.ACMEDirectoryURL)
+	over(&cfg.ACMEEmail, flagCfg.ACMEEmail)
 	over(&cfg.Runtime, flagCfg.Runtime)
 	over(&cfg.Router, flagCfg.Router)
 	over(&cfg.LogLevel, flagCfg.LogLevel)
@@ -451,7 +477,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, opts Options) erro
 	apiSrv := api.New(parts.platform.Store(st), api.Options{Logger: log, AppDomain: cfg.AppDomain, RouterPort: routerPort, GitURL: "http://" + addr,
 		Stack: runc.HostStack, Addons: addonSvc,
 		Dynos: parts.platform, APILog: parts.platform, LogSessions: parts.platform, Routes: parts.platform, Drains: parts.platform,
-		Builder: parts.deployer, Buildpacks: parts.pipeline, Rendezvous: rz, Sources: blobStore, SlugBlobs: blobs.SlugBlobs{Store: blobStore}})
+		Builder: parts.deployer, Buildpacks: parts.pipeline, Rendezvous: rz, Sources: blobStore, ACM: parts.apiACM(), SlugBlobs: blobs.SlugBlobs{Store: blobStore}})
 	mux := http.NewServeMux()
 	mux.Handle("GET /log-sessions/{id}", parts.sessions)
 	mux.Handle("/blobs/", blobStore)

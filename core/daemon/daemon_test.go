@@ -86,6 +86,12 @@ func TestConfigValidateAndPrecedence(t *testing.T) {
 		{"eco idle default", nil, func(c Config) bool { return c.EcoIdleAfter == "30m" }, ""},
 		{"eco idle flag", []string{"--eco-idle-after", "90s"}, func(c Config) bool { return c.EcoIdleAfter == "90s" }, ""},
 		{"bad eco idle", []string{"--eco-idle-after", "soon"}, nil, "eco_idle_after"},
+		{"ACME directory default", nil, func(c Config) bool { return c.ACMEDirectoryURL == DefaultACMEDirectoryURL && c.ACMEEmail == "" }, ""},
+		{"ACME flags", []string{"--acme-directory-url", "https://ca.example.com/dir", "--acme-email", "ops@example.com"}, func(c Config) bool {
+			return c.ACMEDirectoryURL == "https://ca.example.com/dir" && c.ACMEEmail == "ops@example.com"
+		}, ""},
+		{"ACME directory not https", []string{"--acme-directory-url", "http://ca.example.com/dir"}, nil, "acme_directory_url"},
+		{"bad ACME email", []string{"--acme-email", "ops"}, nil, "acme_email"},
 		{"bad runtime", []string{"--runtime", "runc"}, nil, "runtime"},
 		{"bad log level", []string{"--log-level", "loud"}, nil, "log_level"},
 		{"missing file", []string{"--config", filepath.Join(dir, "nope.json")}, nil, "nope.json"},

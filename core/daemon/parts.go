@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/paasd/paasd/core"
+	"github.com/paasd/paasd/core/acme"
 	"github.com/paasd/paasd/core/addons"
 	"github.com/paasd/paasd/core/api"
 	"github.com/paasd/paasd/core/build"
@@ -34,6 +36,7 @@ import (
 
 // parts are the platform's running components besides the API.
 type parts struct {
+	mu         sync.Mutex // platform, for ACM events
 	host       *pluginhost.Host
 	logplex    *logplex.Logplex
 	sessions   *logplex.Sessions
@@ -48,7 +51,18 @@ type parts struct {
 	stopAddons func()
 	// routerTLSAddr is the router's bound HTTPS address, or "".
 	routerTLSAddr string
-	cancel        context.CancelFunc
+	// acm is Automated Certificate Management; nil when the router does
+	// not answer ACME challenges.
+	acm    *acme.Manager
+	cancel context.CancelFunc
+}
+
+// apiACM is p.acm for api.Options (a nil interface when there is none).
+func (p *parts) apiACM() api.ACM {
+	if p.acm == nil {
+		return nil
+	}
+	return p.acm
 }
 
 // startParts loads the dyno runtime and the router through the plugin host,
@@ -125,11 +139,36 @@ func startParts(ctx context.Context, cfg Config, st store.Store, log *slog.Logge
 		dopts = dynos.Options{BasePort: 20000}
 	}
 	ecoIdle, _ := time.ParseDuration(cfg.EcoIdleAfter) // Validate checked it
-	p.platform = platform.New(platform.Options{
+	popts := platform.Options{
 		Store: st, Runtime: rt.Runtime(), Logplex: p.logplex, Sessions: p.sessions, Router: rtr.Router(),
 		AppDomain: cfg.AppDomain, SlugDir: filepath.Join(cfg.DataDir, "slugs"), Logger: log, Dynos: dopts,
 		EcoIdleAfter: ecoIdle,
-	})
+	}
+	// Automated Certificate Management, when the router answers ACME
+	// HTTP-01 challenges (the reference router does).
+	if h, ok := rtr.Impl.(interface {
+		SetACMEChallenge(func(host, path string) (string, bool))
+	}); ok {
+		m, err := acme.New(acme.Config{DirectoryURL: cfg.ACMEDirectoryURL, Email: cfg.ACMEEmail, CARootFile: cfg.ACMECARoot,
+			StorageDir: filepath.Join(cfg.DataDir, "acme"), RouterHTTPAddr: p.routerAddr, Logger: log,
+			OnChange: func(appID string) {
+				if pl := p.platformOf(); pl != nil {
+					if err := pl.SyncRoutes(context.Background(), appID); err != nil {
+						log.Warn("acme: route sync failed", "app", appID, "err", err)
+					}
+				}
+			}})
+		if err != nil {
+			return nil, err
+		}
+		p.acm = m
+		popts.ACM = m
+		h.SetACMEChallenge(m.Challenge)
+	}
+	pl := platform.New(popts)
+	p.mu.Lock()
+	p.platform = pl
+	p.mu.Unlock()
 	// The reference router holds requests to sleeping apps and asks the
 	// platform to wake them.
 	if w, ok := rtr.Impl.(interface {
@@ -286,9 +325,20 @@ func sessionKey(path string) ([]byte, error) {
 
 // close stops supervising (dynos keep running, to be adopted), stops Logplex
 // and unloads the plugins.
+// platformOf is p.platform, read under p.mu (ACM events arrive on their
+// own goroutines).
+func (p *parts) platformOf() *platform.Platform {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.platform
+}
+
 func (p *parts) close() {
 	if p.cancel != nil {
 		p.cancel()
+	}
+	if p.acm != nil {
+		p.acm.Close()
 	}
 	if p.stopAddons != nil {
 		p.stopAddons()

@@ -52,6 +52,20 @@ type Options struct {
 	// dyno stopped, the route idle) after this long without a request;
 	// the next request wakes them (see Wake). Zero: apps never sleep.
 	EcoIdleAfter time.Duration
+	// ACM obtains certificates for the custom domains of apps with
+	// Automated Certificate Management on (core/acme.Manager); nil: ACM
+	// is unavailable and the flag is ignored.
+	ACM CertManager
+}
+
+// CertManager obtains and renews certificates for the domains it is told
+// to manage (core/acme.Manager).
+type CertManager interface {
+	// Manage sets the domains of an app to keep certificates for; nil
+	// stops managing the app's domains.
+	Manage(appID string, domains []string)
+	// Certificate is the issued PEM chain and key for a managed domain.
+	Certificate(domain string) (certPEM, keyPEM string, ok bool)
 }
 
 // Platform implements api.DynoManager, api.APILogger, api.LogSessions,
@@ -470,6 +484,7 @@ func (p *Platform) SyncRoutes(ctx context.Context, appID string) error {
 	if err != nil {
 		return fmt.Errorf("routes of %s: %w", app.Name, err)
 	}
+	certs = p.acmCertificates(app, domains, certs)
 	balancer := ""
 	switch {
 	case slices.Contains(app.Features, api.FeatureRouterLeastConnections):
@@ -535,7 +550,44 @@ func (p *Platform) certificates(ctx context.Context, appID string, domains []cor
 	return out, nil
 }
 
+// acmCertificates tells the ACM manager which of the app's custom domains
+// to keep certificates for (those no uploaded SNI endpoint serves: uploads
+// take precedence) and adds the issued ones to certs.
+func (p *Platform) acmCertificates(app core.App, domains []core.Domain, certs []core.Certificate) []core.Certificate {
+	if p.opts.ACM == nil {
+		return certs
+	}
+	if !app.ACM {
+		p.opts.ACM.Manage(app.ID, nil)
+		return certs
+	}
+	taken := map[string]bool{}
+	for _, c := range certs {
+		for _, h := range c.Hosts {
+			taken[h] = true
+		}
+	}
+	var managed []string
+	for _, d := range domains {
+		h := strings.ToLower(d.Hostname)
+		if d.Kind != "custom" || taken[h] || strings.HasPrefix(h, "*.") {
+			continue
+		}
+		managed = append(managed, h)
+	}
+	p.opts.ACM.Manage(app.ID, managed)
+	for _, h := range managed {
+		if crt, key, ok := p.opts.ACM.Certificate(h); ok {
+			certs = append(certs, core.Certificate{Hosts: []string{h}, CertPEM: crt, KeyPEM: key})
+		}
+	}
+	return certs
+}
+
 func (p *Platform) forgetRoute(appID string) {
+	if p.opts.ACM != nil {
+		p.opts.ACM.Manage(appID, nil)
+	}
 	p.mu.Lock()
 	if r, ok := p.routes[appID]; ok {
 		delete(p.ids, r.App)

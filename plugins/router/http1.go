@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -340,6 +341,13 @@ func (c *conn) serveOne() bool {
 	}
 	q := &c.q
 	r := c.r
+	if !c.tls && bytes.HasPrefix(q.target, acmeChallengePrefix) {
+		if fn := r.acme.Load(); fn != nil && (headerIs(q.method, "get") || headerIs(q.method, "head")) {
+			if keyAuth, ok := (*fn)(string(q.host), string(q.target)); ok {
+				return c.writeACMEChallenge(keyAuth)
+			}
+		}
+	}
 	snap := r.snap.Load()
 	app := snap.lookup(q.host)
 	if app == nil {
@@ -366,6 +374,23 @@ func (c *conn) serveOne() bool {
 		return c.serveMiddleware(app)
 	}
 	return c.proxy(app)
+}
+
+// acmeChallengePrefix is the path of ACME HTTP-01 challenges (RFC 8555 8.3).
+var acmeChallengePrefix = []byte("/.well-known/acme-challenge/")
+
+// writeACMEChallenge answers an ACME HTTP-01 challenge with its key
+// authorization and closes the connection.
+func (c *conn) writeACMEChallenge(keyAuth string) bool {
+	q := &c.q
+	body := keyAuth
+	if headerIs(q.method, "head") {
+		body = ""
+	}
+	resp := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(keyAuth), body)
+	_, _ = c.bw.WriteString(resp)
+	_ = c.bw.Flush()
+	return false
 }
 
 // writeError answers with code's page and logs it. It reports whether the

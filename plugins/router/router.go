@@ -12,9 +12,9 @@
 //
 //   - The route table is an immutable snapshot behind an atomic pointer: a
 //     request loads it once and never takes a lock to route.
-//   - Certificates come from Route.Certificates, chosen by SNI. ACME
-//     (automatic certificates) is not implemented: paasd's machines here have
-//     no route to an ACME directory.
+//   - Certificates come from Route.Certificates, chosen by SNI; paasd's
+//     ACME client (core/acme) puts the ones it obtains there too, and the
+//     router answers its HTTP-01 challenges through SetACMEChallenge.
 package router
 
 import (
@@ -90,6 +90,11 @@ type Options struct {
 	// DefaultCertificate is served to TLS clients whose SNI name (or lack
 	// of one) matches no route's certificate. Nil: such handshakes fail.
 	DefaultCertificate *tls.Certificate
+	// ACMEChallenge, if set, answers ACME HTTP-01 challenges: plain-HTTP
+	// GET requests for /.well-known/acme-challenge/TOKEN. It returns the
+	// key authorization to serve for host and path, or false to route the
+	// request to the app as usual. paasd sets it with SetACMEChallenge.
+	ACMEChallenge func(host, path string) (keyAuth string, ok bool)
 }
 
 func (o *Options) setDefaults() {
@@ -143,6 +148,7 @@ type Router struct {
 	h2        *http.Server
 	h2ln      *chanListener
 	handler   *httpHandler
+	acme      atomic.Pointer[func(host, path string) (string, bool)]
 	writers   bufPool[*bufio.Writer]
 	copyBufs  sync.Pool
 	conns     sync.Pool
@@ -155,6 +161,9 @@ func New(opts Options) *Router {
 	r := &Router{opts: opts, baseDomain: opts.BaseDomain, ctx: ctx, cancel: cancel,
 		pools: map[string]*connPool{}, waking: map[string]bool{}}
 	r.logs = newLogBus(opts.LogBuffer, opts.OnLog)
+	if opts.ACMEChallenge != nil {
+		r.acme.Store(&opts.ACMEChallenge)
+	}
 	r.snap.Store(&snapshot{hosts: map[string]*appRoute{}, certs: map[string]*tls.Certificate{}, changed: make(chan struct{})})
 	r.writers = bufPool[*bufio.Writer]{
 		new:   func(c net.Conn, _ int) *bufio.Writer { return bufio.NewWriterSize(c, 16<<10) },
@@ -309,6 +318,16 @@ func (r *Router) SetWake(fn func(ctx context.Context, app string) error) {
 	r.mu.Lock()
 	r.opts.Wake = fn
 	r.mu.Unlock()
+}
+
+// SetACMEChallenge sets Options.ACMEChallenge after New: paasd wires the
+// router it loads to its ACME client (automated certificate management).
+func (r *Router) SetACMEChallenge(fn func(host, path string) (keyAuth string, ok bool)) {
+	if fn == nil {
+		r.acme.Store(nil)
+		return
+	}
+	r.acme.Store(&fn)
 }
 
 // HTTPAddr is the address Configure's http_addr listens on, or "".

@@ -26,20 +26,22 @@ type Account struct {
 
 // App is the app resource.
 type App struct {
-	ID          string     `json:"id"`
-	Name        string     `json:"name"`
-	GitURL      string     `json:"git_url"`
-	WebURL      string     `json:"web_url"`
-	Maintenance bool       `json:"maintenance"`
-	Owner       UserRef    `json:"owner"`
-	Region      Ref        `json:"region"`
-	Stack       Ref        `json:"stack"`
-	BuildStack  Ref        `json:"build_stack"`
-	RepoSize    *int64     `json:"repo_size"`
-	SlugSize    *int64     `json:"slug_size"`
-	CreatedAt   time.Time  `json:"created_at"`
-	ReleasedAt  *time.Time `json:"released_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	GitURL      string `json:"git_url"`
+	WebURL      string `json:"web_url"`
+	Maintenance bool   `json:"maintenance"`
+	// ACM is Automated Certificate Management (certs:auto).
+	ACM        bool       `json:"acm"`
+	Owner      UserRef    `json:"owner"`
+	Region     Ref        `json:"region"`
+	Stack      Ref        `json:"stack"`
+	BuildStack Ref        `json:"build_stack"`
+	RepoSize   *int64     `json:"repo_size"`
+	SlugSize   *int64     `json:"slug_size"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ReleasedAt *time.Time `json:"released_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
 }
 
 // Release is the release resource.
@@ -117,6 +119,10 @@ type Domain struct {
 	Kind     string  `json:"kind"`
 	CNAME    *string `json:"cname"`
 	Status   string  `json:"status"`
+	// ACMStatus and ACMStatusReason are the domain's automated
+	// certificate state ("cert issued", "pending", "failed") and why.
+	ACMStatus       *string `json:"acm_status"`
+	ACMStatusReason *string `json:"acm_status_reason"`
 	// SNIEndpoint is the {id, name} of the certificate serving the
 	// hostname, or nil.
 	SNIEndpoint *struct {

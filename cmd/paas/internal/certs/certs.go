@@ -1,6 +1,8 @@
 // Package certs is `paas certs`, `certs:add`, `certs:info`, `certs:update`
 // and `certs:remove`: an app's TLS certificates (SNI endpoints), which the
-// router serves for its custom domains.
+// router serves for its custom domains; and `certs:auto`,
+// `certs:auto:enable`, `certs:auto:disable` and `certs:auto:refresh`:
+// Automated Certificate Management (certificates from an ACME CA).
 package certs
 
 import (
@@ -18,7 +20,7 @@ import (
 
 // Commands returns the certs commands.
 func Commands(e *cli.Env) []*cobra.Command {
-	return []*cobra.Command{list(e), add(e), info(e), update(e), remove(e)}
+	return []*cobra.Command{list(e), add(e), info(e), update(e), remove(e), auto(e), autoEnable(e), autoDisable(e), autoRefresh(e)}
 }
 
 func certsPath(app string) string { return "/apps/" + apiclient.Escape(app) + "/sni-endpoints" }
