@@ -17,6 +17,7 @@ import (
 	"github.com/paasd/paasd/core/pluginhost/goplugin"
 	"github.com/paasd/paasd/internal/testenv"
 	"github.com/paasd/paasd/plugins/buildpacks/dynoplugin"
+	"github.com/paasd/paasd/runtimes/process"
 	"github.com/paasd/paasd/runtimes/runc"
 	"github.com/paasd/paasd/schemas"
 )
@@ -179,6 +180,32 @@ func TestCrashMidCompile(t *testing.T) {
 	}
 	if ctx.Err() != nil {
 		t.Error("Compile returned only at the deadline")
+	}
+	noDynos(t, rt)
+}
+
+// TestProcessRuntime: under a runtime without isolation (the dev process
+// runtime) the plugin runs as the dyno's host process with the host paths.
+func TestProcessRuntime(t *testing.T) {
+	testenv.Short(t, "builds the plugin")
+	rt, err := process.New(process.Config{StateDir: filepath.Join(t.TempDir(), "process")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bp := newBuildpack(t, rt, buildPlugin(t, "github.com/paasd/paasd/plugins/buildpacks/dynoplugin/testdata/probe"))
+	build, cache, env := probeDirs(t, map[string]string{"index.html": "x"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if d, err := bp.Detect(ctx, core.DetectRequest{BuildDir: build}); err != nil || !d.Detected {
+		t.Fatalf("Detect = %+v, %v", d, err)
+	}
+	var out bytes.Buffer
+	if _, err := bp.Compile(ctx, core.CompileRequest{BuildDir: build, CacheDir: cache, EnvDir: env, Output: &out}); err != nil {
+		t.Fatalf("Compile: %v\n%s", err, out.String())
+	}
+	raw, err := os.ReadFile(filepath.Join(build, "sandbox.txt"))
+	if err != nil || !strings.Contains(string(raw), "build_dir="+build+"\n") {
+		t.Fatalf("sandbox.txt = %q, %v; want the host build dir", raw, err)
 	}
 	noDynos(t, rt)
 }
