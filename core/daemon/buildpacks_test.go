@@ -243,12 +243,12 @@ func TestGitPushGoPluginBuildpackInDyno(t *testing.T) {
 	if err == nil {
 		t.Fatalf("push of a crashing plugin succeeded:\n%s", out)
 	}
-	for _, want := range []string{ref, "exited during the call", "pre-receive hook declined"} {
+	for _, want := range []string{ref, "exited during the call (exit status 3)", "pre-receive hook declined"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("crash push output lacks %q:\n%s", want, out)
 		}
 	}
-	t.Logf("crash push failed after %s", time.Since(start).Round(time.Millisecond))
+	t.Logf("crash push failed after %s:\n%s", time.Since(start).Round(time.Millisecond), out)
 	var left []string
 	_ = filepath.WalkDir(filepath.Join(dataDir, "runtime"), func(p string, e os.DirEntry, err error) error {
 		if err == nil && e.IsDir() && strings.Contains(e.Name(), "-plugin-") {

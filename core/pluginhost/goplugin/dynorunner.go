@@ -107,6 +107,7 @@ type dynoRun struct {
 	outW, errW *io.PipeWriter
 
 	mu         sync.Mutex
+	status     string // how the dyno ended, once Wait saw it
 	started    bool
 	cancelLogs context.CancelFunc
 	logsDone   chan struct{}
@@ -168,15 +169,30 @@ func (r *dynoRun) Wait(ctx context.Context) error {
 	case <-time.After(5 * time.Second):
 		r.stopLogs()
 	}
+	var status string
 	switch {
 	case st.OOMKilled:
-		return fmt.Errorf("plugin dyno %s ran out of memory (%s): %w", r.spec.ID, r.spec.Size, core.ErrUnavailable)
+		status = fmt.Sprintf("out of memory: the %s dyno's limit is %d MB", r.spec.Size, r.spec.Limits.MemoryBytes>>20)
 	case st.ExitCode != nil && *st.ExitCode != 0:
-		return fmt.Errorf("plugin dyno %s exited with status %d", r.spec.ID, *st.ExitCode)
+		status = fmt.Sprintf("exit status %d", *st.ExitCode)
 	case st.Signal != "":
-		return fmt.Errorf("plugin dyno %s killed by %s", r.spec.ID, st.Signal)
+		status = "killed by " + st.Signal
+	}
+	r.mu.Lock()
+	r.status = status
+	r.mu.Unlock()
+	if status != "" {
+		return fmt.Errorf("plugin dyno %s: %s", r.spec.ID, status)
 	}
 	return nil
+}
+
+// ExitStatus says how the dyno ended ("exit status 3", "killed by
+// SIGKILL", "out of memory: …"), or "" while it runs or after exit 0.
+func (r *dynoRun) ExitStatus() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status
 }
 
 // Kill stops the dyno (SIGTERM, SIGKILL after the grace).

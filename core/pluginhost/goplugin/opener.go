@@ -284,6 +284,20 @@ type instance struct {
 	// who names the process in errors: "plugin process (pid N)", or the
 	// runner's id for a process started by a RunOptions.Runner.
 	who string
+	// status, if set, says how the process ended ("exit status 3"), once
+	// it has.
+	status func() string
+}
+
+// exitedAs is " (how it ended)" when the runner knows, else "".
+func (i *instance) exitedAs() string {
+	if i.status == nil {
+		return ""
+	}
+	if s := i.status(); s != "" {
+		return " (" + s + ")"
+	}
+	return ""
 }
 
 func (i *instance) exited() bool { return i.rpc.done.Err() != nil }
@@ -386,7 +400,11 @@ func (o *Opener) start(ctx context.Context, path string, c core.Contract, run *R
 		who = fmt.Sprintf("plugin process (in %s)", runnerID)
 	}
 	log.Debug("plugin process started", "pid", pid, "runner", runnerID, "contract", c, "api_version", client.NegotiatedVersion())
-	return &instance{client: client, rpc: rc, pid: pid, started: time.Now(), who: who}, nil
+	inst := &instance{client: client, rpc: rc, pid: pid, started: time.Now(), who: who}
+	if es, ok := rn.(interface{ ExitStatus() string }); ok {
+		inst.status = es.ExitStatus
+	}
+	return inst, nil
 }
 
 // classifyStartError turns go-plugin's start error into one clear error
@@ -457,7 +475,7 @@ func (c *conn) current() (*instance, error) {
 	case c.inst == nil:
 		return nil, c.down
 	case c.inst.exited():
-		return nil, fmt.Errorf("%s exited%s: %w", c.inst.who, c.restarting(), core.ErrUnavailable)
+		return nil, fmt.Errorf("%s exited%s%s: %w", c.inst.who, c.inst.exitedAs(), c.restarting(), core.ErrUnavailable)
 	}
 	return c.inst, nil
 }
@@ -486,7 +504,7 @@ func (c *conn) transportError(ctx, cctx context.Context, d time.Duration, inst *
 	code := status.Code(err)
 	switch {
 	case inst.exited():
-		return fmt.Errorf("%s exited during the call%s: %w", inst.who, c.restarting(), core.ErrUnavailable)
+		return fmt.Errorf("%s exited during the call%s%s: %w", inst.who, inst.exitedAs(), c.restarting(), core.ErrUnavailable)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("caller's deadline passed before the plugin answered: %w", core.ErrTimeout)
 	case ctx.Err() != nil:
@@ -498,7 +516,7 @@ func (c *conn) transportError(ctx, cctx context.Context, d time.Duration, inst *
 		// its exit a moment later. Wait briefly to say which it was.
 		select {
 		case <-inst.rpc.done.Done():
-			return fmt.Errorf("%s exited during the call%s: %w", inst.who, c.restarting(), core.ErrUnavailable)
+			return fmt.Errorf("%s exited during the call%s%s: %w", inst.who, inst.exitedAs(), c.restarting(), core.ErrUnavailable)
 		case <-time.After(exitGrace):
 		}
 		return fmt.Errorf("%s unreachable: %w: %w", inst.who, err, core.ErrUnavailable)
@@ -592,7 +610,7 @@ func (c *conn) supervise(inst *instance) {
 			return
 		}
 		c.inst = nil
-		c.down = fmt.Errorf("%s exited%s: %w", inst.who, c.restarting(), core.ErrUnavailable)
+		c.down = fmt.Errorf("%s exited%s%s: %w", inst.who, inst.exitedAs(), c.restarting(), core.ErrUnavailable)
 		c.mu.Unlock()
 		inst.client.Kill() // reap it and collect its log
 		if c.once {

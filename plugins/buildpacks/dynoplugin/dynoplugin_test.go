@@ -175,7 +175,7 @@ func TestCrashMidCompile(t *testing.T) {
 	if err == nil {
 		t.Fatal("Compile of a crashing plugin succeeded")
 	}
-	if !errors.Is(err, core.ErrUnavailable) || !strings.Contains(err.Error(), "plugin:"+bin) || !strings.Contains(err.Error(), "exited during the call") || !strings.Contains(err.Error(), "dyno build-") {
+	if !errors.Is(err, core.ErrUnavailable) || !strings.Contains(err.Error(), "plugin:"+bin) || !strings.Contains(err.Error(), "exited during the call") || !strings.Contains(err.Error(), "dyno build-") || !strings.Contains(err.Error(), "(exit status 3)") {
 		t.Errorf("error = %v; want ErrUnavailable naming the plugin and its dyno", err)
 	}
 	if ctx.Err() != nil {
