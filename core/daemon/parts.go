@@ -27,6 +27,7 @@ import (
 	"github.com/paasd/paasd/core/store"
 	"github.com/paasd/paasd/plugins/buildpacks"
 	"github.com/paasd/paasd/plugins/buildpacks/classic"
+	"github.com/paasd/paasd/plugins/buildpacks/dynoplugin"
 	"github.com/paasd/paasd/plugins/builtins"
 	httpsdrain "github.com/paasd/paasd/plugins/drains/httpsdrain"
 	syslogdrain "github.com/paasd/paasd/plugins/drains/syslog"
@@ -38,6 +39,8 @@ import (
 type parts struct {
 	mu         sync.Mutex // platform, for ACM events
 	host       *pluginhost.Host
+	validator  *schemas.Validator
+	goplugin   *goplugin.Opener
 	logplex    *logplex.Logplex
 	sessions   *logplex.Sessions
 	platform   *platform.Platform
@@ -75,11 +78,12 @@ func startParts(ctx context.Context, cfg Config, st store.Store, log *slog.Logge
 	}
 	reg := pluginhost.NewRegistry()
 	builtins.Register(reg)
-	p := &parts{host: &pluginhost.Host{
+	p := &parts{validator: v, goplugin: &goplugin.Opener{Logger: log}}
+	p.host = &pluginhost.Host{
 		Registry: reg, Validator: v, Logger: log,
-		GoPlugin: &goplugin.Opener{Logger: log},
+		GoPlugin: p.goplugin,
 		Wasm:     wasmhost.New(wasmhost.Options{CacheDir: filepath.Join(cfg.DataDir, "wasm-cache"), Logger: log}),
-	}}
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -227,6 +231,17 @@ func (p *parts) startBuilds(ctx context.Context, cfg Config, st store.Store, rt 
 	}
 	list := make([]build.Buildpack, 0, len(cfg.Buildpacks)+len(bps))
 	for _, c := range cfg.Buildpacks {
+		// A go-plugin buildpack runs in build dynos on rt (each call in its
+		// own), never as a host process; Wasm ones in wazero.
+		if r, err := core.ParseRef(c.Ref); err == nil && r.Kind == core.RefPlugin {
+			bp, err := dynoplugin.New(ctx, dynoplugin.Options{Path: r.Target, Config: c.Config, Runtime: rt,
+				Opener: p.goplugin, Validator: p.validator, WorkDir: work, Logger: log})
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", core.ContractBuildpack, c.Ref, err)
+			}
+			list = append(list, build.Buildpack{Name: c.Ref, Buildpack: bp})
+			continue
+		}
 		l, err := p.load(ctx, core.ContractBuildpack, c.Ref, c.Config)
 		if err != nil {
 			return err

@@ -33,6 +33,10 @@
 //     method is long-running (Compile, Wait, Stop) or MethodTimeouts says
 //     otherwise; streams are bounded by the caller's ctx. A passed deadline
 //     is core.ErrTimeout, and does not restart the plugin.
+//   - Elsewhere: [Opener.OpenIn] starts the process through a go-plugin
+//     runner instead (go-plugin's RunnerFunc), e.g. [DynoRunner] in a dyno
+//     of a core.DynoRuntime, with the socket directory shared and the
+//     announced address translated; it is not restarted.
 //   - Security: the magic cookie is not security. Plugins are separate
 //     processes (a crash cannot take paasd down); AutoMTLS binds the gRPC
 //     connection to the process paasd started; Checksums pins executables;

@@ -244,8 +244,8 @@ var errChannelBroken = status.Error(codes.Unavailable, "plugin call channel clos
 
 // attach sets up the call channel to the plugin behind cc. It returns nil and
 // no error for a plugin that does not offer one (built before it existed).
-func (o *Opener) attach(ctx context.Context, cc *grpc.ClientConn) (*callChannel, error) {
-	if o.grpcOnly {
+func (o *Opener) attach(ctx context.Context, cc *grpc.ClientConn, remote bool) (*callChannel, error) {
+	if o.grpcOnly || remote {
 		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, attachTimeout)

@@ -55,7 +55,7 @@ func grpcPair(t *testing.T, desc *grpc.ServiceDesc, h any) *grpc.ClientConn {
 func TestCallChannel(t *testing.T) {
 	ended := make(chan error, 1)
 	cc := grpcPair(t, &wireServiceDesc, blockingMux(ended))
-	ch, err := (&Opener{}).attach(t.Context(), cc)
+	ch, err := (&Opener{}).attach(t.Context(), cc, false)
 	if err != nil || ch == nil {
 		t.Fatalf("attach = %v, %v; want a call channel", ch, err)
 	}
@@ -156,7 +156,7 @@ func TestCallChannelFallback(t *testing.T) {
 	old := wireServiceDesc
 	old.Methods = old.Methods[:1]
 	cc := grpcPair(t, &old, blockingMux(make(chan error, 1)))
-	ch, err := (&Opener{}).attach(t.Context(), cc)
+	ch, err := (&Opener{}).attach(t.Context(), cc, false)
 	if err != nil || ch != nil {
 		t.Fatalf("attach to a plugin without Attach = %v, %v; want no channel and no error", ch, err)
 	}

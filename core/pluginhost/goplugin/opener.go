@@ -16,7 +16,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	plugin "github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -119,11 +121,55 @@ func (o *Opener) Open(ctx context.Context, path string, c core.Contract) (wire.C
 	if err != nil {
 		return nil, nil, fmt.Errorf("plugin path %q: %w: %w", path, err, core.ErrInvalid)
 	}
-	inst, err := o.start(ctx, abs, c)
+	inst, err := o.start(ctx, abs, c, nil)
 	if err != nil {
 		return nil, nil, err
 	}
 	cn := &conn{o: o, path: abs, contract: c, inst: inst, stop: make(chan struct{}), log: o.logger().With("plugin", abs)}
+	cn.wg.Add(1)
+	go cn.supervise(inst)
+	return cn, cn, nil
+}
+
+// RunOptions say how [Opener.OpenIn] runs a plugin process somewhere other
+// than on the host, e.g. in a dyno ([DynoRunner]).
+type RunOptions struct {
+	// Runner starts the process: it gets the command go-plugin would run
+	// (the plugin's path and go-plugin's handshake environment: magic
+	// cookie, PLUGIN_PROTOCOL_VERSIONS, PLUGIN_CLIENT_CERT,
+	// PLUGIN_UNIX_SOCKET_DIR) and the host directory go-plugin created for
+	// the plugin's Unix socket, which the runner must share with the
+	// process and translate (runner.AddrTranslator). Required.
+	Runner func(l hclog.Logger, cmd *exec.Cmd, socketDir string) (runner.Runner, error)
+	// SocketTempDir is where go-plugin creates the socket directory; it
+	// should be a directory only paasd can enter. Empty means os.TempDir().
+	SocketTempDir string
+}
+
+// OpenIn is [Opener.Open] for a process started by opts.Runner instead of
+// on the host: go-plugin's handshake and AutoMTLS are the same, the gRPC
+// connection crosses the runner's shared Unix socket directory, and unary
+// calls stay on gRPC (the call channel needs a host socket the process
+// cannot reach). The process is not restarted: once it exits, every call
+// fails with an error wrapping core.ErrUnavailable that names the runner's
+// id (e.g. the dyno). Close asks the process to exit, then kills it through
+// the runner.
+func (o *Opener) OpenIn(ctx context.Context, path string, c core.Contract, opts RunOptions) (wire.Conn, io.Closer, error) {
+	if !c.Valid() {
+		return nil, nil, fmt.Errorf("unknown contract %q: %w", c, core.ErrInvalid)
+	}
+	if opts.Runner == nil {
+		return nil, nil, fmt.Errorf("no plugin runner: %w", core.ErrInvalid)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plugin path %q: %w: %w", path, err, core.ErrInvalid)
+	}
+	inst, err := o.start(ctx, abs, c, &opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	cn := &conn{o: o, path: abs, contract: c, inst: inst, stop: make(chan struct{}), log: o.logger().With("plugin", abs), once: true}
 	cn.wg.Add(1)
 	go cn.supervise(inst)
 	return cn, cn, nil
@@ -235,12 +281,29 @@ type instance struct {
 	rpc     *rpcClient
 	pid     int
 	started time.Time
+	// who names the process in errors: "plugin process (pid N)", or the
+	// runner's id for a process started by a RunOptions.Runner.
+	who string
+	// status, if set, says how the process ended ("exit status 3"), once
+	// it has.
+	status func() string
+}
+
+// exitedAs is " (how it ended)" when the runner knows, else "".
+func (i *instance) exitedAs() string {
+	if i.status == nil {
+		return ""
+	}
+	if s := i.status(); s != "" {
+		return " (" + s + ")"
+	}
+	return ""
 }
 
 func (i *instance) exited() bool { return i.rpc.done.Err() != nil }
 
 // start starts one process and completes the handshake.
-func (o *Opener) start(ctx context.Context, path string, c core.Contract) (*instance, error) {
+func (o *Opener) start(ctx context.Context, path string, c core.Contract, run *RunOptions) (*instance, error) {
 	if err := o.checkFile(path); err != nil {
 		return nil, err
 	}
@@ -268,10 +331,29 @@ func (o *Opener) start(ctx context.Context, path string, c core.Contract) (*inst
 	dieWithParent(cmd)
 	tail := &tailBuffer{}
 	hostVersions := pluginhost.HostVersions(c)
+	var runnerFunc func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error)
+	var sockets *plugin.UnixSocketConfig
+	var rn runner.Runner
+	if run != nil {
+		// go-plugin builds the command's environment on a command of its
+		// own when a RunnerFunc is set: hand it the path and o.Env.
+		secure = nil // checked above; go-plugin cannot check a runner's file
+		runnerFunc = func(l hclog.Logger, gc *exec.Cmd, dir string) (runner.Runner, error) {
+			gc.Path, gc.Args = path, []string{path}
+			gc.Env = append(append([]string(nil), o.Env...), gc.Env...)
+			r, err := run.Runner(l, gc, dir)
+			rn = r
+			return r, err
+		}
+		sockets = &plugin.UnixSocketConfig{TempDir: run.SocketTempDir}
+		cmd = nil
+	}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  handshake(),
 		VersionedPlugins: pluginSets(c, hostVersions, &grpcPlugin{}),
 		Cmd:              cmd,
+		RunnerFunc:       runnerFunc,
+		UnixSocketConfig: sockets,
 		SecureConfig:     secure,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
@@ -298,7 +380,7 @@ func (o *Opener) start(ctx context.Context, path string, c core.Contract) (*inst
 		client.Kill()
 		return nil, fmt.Errorf("dispense %s plugin: unexpected client %T: %w", c, raw, core.ErrPluginFailed)
 	}
-	switch ch, err := o.attach(ctx, rc.cc); {
+	switch ch, err := o.attach(ctx, rc.cc, run != nil); {
 	case err != nil:
 		log.Warn("plugin call channel not available; calls go over gRPC", "err", err)
 	case ch != nil:
@@ -309,8 +391,20 @@ func (o *Opener) start(ctx context.Context, path string, c core.Contract) (*inst
 	if rc := client.ReattachConfig(); rc != nil {
 		pid = rc.Pid
 	}
-	log.Debug("plugin process started", "pid", pid, "contract", c, "api_version", client.NegotiatedVersion())
-	return &instance{client: client, rpc: rc, pid: pid, started: time.Now()}, nil
+	who := fmt.Sprintf("plugin process (pid %d)", pid)
+	runnerID := ""
+	if rn != nil {
+		runnerID = rn.ID()
+	}
+	if run != nil {
+		who = fmt.Sprintf("plugin process (in %s)", runnerID)
+	}
+	log.Debug("plugin process started", "pid", pid, "runner", runnerID, "contract", c, "api_version", client.NegotiatedVersion())
+	inst := &instance{client: client, rpc: rc, pid: pid, started: time.Now(), who: who}
+	if es, ok := rn.(interface{ ExitStatus() string }); ok {
+		inst.status = es.ExitStatus
+	}
+	return inst, nil
 }
 
 // classifyStartError turns go-plugin's start error into one clear error
@@ -359,6 +453,8 @@ type conn struct {
 	down      error     // why inst is nil
 	configure []byte    // the last successful Configure request
 	closed    bool
+	// once: no restart (OpenIn); an exited process stays down.
+	once bool
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -379,7 +475,7 @@ func (c *conn) current() (*instance, error) {
 	case c.inst == nil:
 		return nil, c.down
 	case c.inst.exited():
-		return nil, fmt.Errorf("plugin process (pid %d) exited; restarting it: %w", c.inst.pid, core.ErrUnavailable)
+		return nil, fmt.Errorf("%s exited%s%s: %w", c.inst.who, c.inst.exitedAs(), c.restarting(), core.ErrUnavailable)
 	}
 	return c.inst, nil
 }
@@ -408,7 +504,7 @@ func (c *conn) transportError(ctx, cctx context.Context, d time.Duration, inst *
 	code := status.Code(err)
 	switch {
 	case inst.exited():
-		return fmt.Errorf("plugin process (pid %d) exited during the call; restarting it: %w", inst.pid, core.ErrUnavailable)
+		return fmt.Errorf("%s exited during the call%s%s: %w", inst.who, inst.exitedAs(), c.restarting(), core.ErrUnavailable)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("caller's deadline passed before the plugin answered: %w", core.ErrTimeout)
 	case ctx.Err() != nil:
@@ -420,10 +516,10 @@ func (c *conn) transportError(ctx, cctx context.Context, d time.Duration, inst *
 		// its exit a moment later. Wait briefly to say which it was.
 		select {
 		case <-inst.rpc.done.Done():
-			return fmt.Errorf("plugin process (pid %d) exited during the call; restarting it: %w", inst.pid, core.ErrUnavailable)
+			return fmt.Errorf("%s exited during the call%s%s: %w", inst.who, inst.exitedAs(), c.restarting(), core.ErrUnavailable)
 		case <-time.After(exitGrace):
 		}
-		return fmt.Errorf("plugin process (pid %d) unreachable: %w: %w", inst.pid, err, core.ErrUnavailable)
+		return fmt.Errorf("%s unreachable: %w: %w", inst.who, err, core.ErrUnavailable)
 	case code == codes.ResourceExhausted:
 		return fmt.Errorf("message too large for the plugin transport (limit %d bytes): %w: %w", maxMessage, err, core.ErrInvalid)
 	}
@@ -514,9 +610,13 @@ func (c *conn) supervise(inst *instance) {
 			return
 		}
 		c.inst = nil
-		c.down = fmt.Errorf("plugin process (pid %d) exited; restarting it: %w", inst.pid, core.ErrUnavailable)
+		c.down = fmt.Errorf("%s exited%s%s: %w", inst.who, inst.exitedAs(), c.restarting(), core.ErrUnavailable)
 		c.mu.Unlock()
 		inst.client.Kill() // reap it and collect its log
+		if c.once {
+			c.log.Warn("plugin process exited", "process", inst.who, "ran_for", time.Since(inst.started).Round(time.Millisecond))
+			return
+		}
 		if time.Since(inst.started) >= stableAfter {
 			failures = 0
 		}
@@ -563,7 +663,7 @@ func (c *conn) restart() (*instance, error) {
 		case <-ctx.Done():
 		}
 	}()
-	next, err := c.o.start(ctx, c.path, c.contract)
+	next, err := c.o.start(ctx, c.path, c.contract, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -585,6 +685,14 @@ func (c *conn) restart() (*instance, error) {
 	return next, nil
 }
 
+// restarting is what an error says after "exited".
+func (c *conn) restarting() string {
+	if c.once {
+		return ""
+	}
+	return "; restarting it"
+}
+
 func (c *conn) startTimeout() time.Duration {
 	if c.o.StartTimeout > 0 {
 		return c.o.StartTimeout
@@ -600,4 +708,16 @@ func dialOptions() []grpc.DialOption {
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)),
 		grpc.WithInitialWindowSize(windowSize), grpc.WithInitialConnWindowSize(windowSize),
 	}
+}
+
+// CheckFile refuses what Open would refuse before starting path: a missing
+// or non-executable file, one whose content differs from its Checksums pin,
+// or an unpinned one when RequireChecksum is set. Errors wrap
+// core.ErrNotFound, core.ErrPluginFailed or core.ErrInvalid.
+func (o *Opener) CheckFile(path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("plugin path %q: %w: %w", path, err, core.ErrInvalid)
+	}
+	return o.checkFile(abs)
 }
