@@ -102,21 +102,32 @@ type sniRequest struct {
 	PrivateKey       *string `json:"private_key"`
 }
 
+// decodeSNIRequest reads a create or update body: both fields are
+// required and must be a valid certificate chain and its key. On failure it
+// has answered the request.
+func (s *Server) decodeSNIRequest(w http.ResponseWriter, r *http.Request) (sniRequest, bool) {
+	var req sniRequest
+	if !s.decode(w, r, &req) {
+		return req, false
+	}
+	if req.CertificateChain == nil || req.PrivateKey == nil {
+		s.fail(w, fmt.Errorf("certificate_chain and private_key are required: %w", core.ErrInvalid))
+		return req, false
+	}
+	if _, err := tlscert.Parse([]byte(*req.CertificateChain), []byte(*req.PrivateKey), time.Now()); err != nil {
+		s.fail(w, err)
+		return req, false
+	}
+	return req, true
+}
+
 func (s *Server) createSNIEndpoint(w http.ResponseWriter, r *http.Request) {
 	a, ok := s.app(w, r)
 	if !ok {
 		return
 	}
-	var req sniRequest
-	if !s.decode(w, r, &req) {
-		return
-	}
-	if req.CertificateChain == nil || req.PrivateKey == nil {
-		s.fail(w, fmt.Errorf("certificate_chain and private_key are required: %w", core.ErrInvalid))
-		return
-	}
-	if _, err := tlscert.Parse([]byte(*req.CertificateChain), []byte(*req.PrivateKey), time.Now()); err != nil {
-		s.fail(w, err)
+	req, ok := s.decodeSNIRequest(w, r)
+	if !ok {
 		return
 	}
 	var e core.SNIEndpoint
@@ -156,16 +167,8 @@ func (s *Server) updateSNIEndpoint(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req sniRequest
-	if !s.decode(w, r, &req) {
-		return
-	}
-	if req.CertificateChain == nil || req.PrivateKey == nil {
-		s.fail(w, fmt.Errorf("certificate_chain and private_key are required: %w", core.ErrInvalid))
-		return
-	}
-	if _, err := tlscert.Parse([]byte(*req.CertificateChain), []byte(*req.PrivateKey), time.Now()); err != nil {
-		s.fail(w, err)
+	req, ok := s.decodeSNIRequest(w, r)
+	if !ok {
 		return
 	}
 	e, err := s.st.UpdateSNIEndpoint(r.Context(), a.ID, r.PathValue("endpoint"), func(e *core.SNIEndpoint) error {

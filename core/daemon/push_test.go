@@ -20,10 +20,7 @@ func TestGitPushDeploys(t *testing.T) {
 	testenv.Short(t, "starts paasd, builds and runs real dynos")
 	git := testenv.NeedCommand(t, "git")
 	testenv.NeedCommand(t, "python3")
-	rt := "builtin:process"
-	if os.Geteuid() == 0 {
-		rt = "builtin:runc"
-	}
+	rt := dynoRuntime()
 	dataDir := filepath.Join(t.TempDir(), "data")
 	d, router := startDaemonWithRouter(t, dataDir, "--runtime", rt)
 	defer func() { d.stop(t) }()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -47,10 +46,8 @@ S(("0.0.0.0", int(os.environ["PORT"])), H).serve_forever()`
 func TestZeroDowntimeUnderLoad(t *testing.T) {
 	testenv.Short(t, "starts paasd, real dynos and load")
 	testenv.NeedCommand(t, "python3")
-	rt := "builtin:process"
-	if os.Geteuid() == 0 {
-		rt = "builtin:runc"
-	} else if testenv.InCI() {
+	rt := dynoRuntime()
+	if rt != DefaultRuntime && testenv.InCI() {
 		t.Fatal("CI runs as root: the runc runtime must be tested")
 	}
 	dataDir := filepath.Join(t.TempDir(), "data")

@@ -202,15 +202,7 @@ func info(e *cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if jsonOut {
-				return e.JSON(raw)
-			}
-			var ep apiclient.SNIEndpoint
-			if err := cli.Decode(raw, &ep); err != nil {
-				return err
-			}
-			e.Printf("%s", FormatInfo(ep))
-			return nil
+			return printEndpoint(e, raw, jsonOut)
 		},
 	}
 	af.Register(e, cmd)
@@ -246,15 +238,7 @@ func update(e *cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if jsonOut {
-				return e.JSON(raw)
-			}
-			var ep apiclient.SNIEndpoint
-			if err := cli.Decode(raw, &ep); err != nil {
-				return err
-			}
-			e.Printf("%s", FormatInfo(ep))
-			return nil
+			return printEndpoint(e, raw, jsonOut)
 		},
 	}
 	af.Register(e, cmd)
@@ -290,4 +274,18 @@ func remove(e *cli.Env) *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "", "name of the certificate (default: the app's only one)")
 	cmd.Flags().StringVarP(&confirm, "confirm", "c", "", "the app's name (accepted for compatibility with heroku certs:remove)")
 	return cmd
+}
+
+// printEndpoint prints an SNI endpoint the API answered: raw with --json,
+// else as certs:info shows it.
+func printEndpoint(e *cli.Env, raw json.RawMessage, jsonOut bool) error {
+	if jsonOut {
+		return e.JSON(raw)
+	}
+	var ep apiclient.SNIEndpoint
+	if err := cli.Decode(raw, &ep); err != nil {
+		return err
+	}
+	e.Printf("%s", FormatInfo(ep))
+	return nil
 }
