@@ -72,7 +72,7 @@ func waitRouted(t *testing.T, router, app, want string) {
 func TestUploadsThroughBlobURLs(t *testing.T) {
 	testenv.Short(t, "starts paasd, builds and runs real dynos")
 	testenv.NeedCommand(t, "python3")
-	rt := dynoRuntime()
+	rt := testRuntime()
 	dataDir := filepath.Join(t.TempDir(), "data")
 	d, router := startDaemonWithRouter(t, dataDir, "--runtime", rt)
 	defer func() { d.stop(t) }()

@@ -23,7 +23,7 @@ func TestGitPushUsesAppBuildpackList(t *testing.T) {
 	git := testenv.NeedCommand(t, "git")
 	goBin := testenv.NeedCommand(t, "go")
 	testenv.NeedCommand(t, "python3")
-	rt := dynoRuntime()
+	rt := testRuntime()
 	tmp := t.TempDir()
 	mod := filepath.Join(tmp, "buildpack-static.wasm")
 	cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-o", mod, "../../sdk/examples/buildpack-static/wasm")

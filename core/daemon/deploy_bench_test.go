@@ -27,7 +27,7 @@ import (
 // Run: go test -run '^$' -bench BenchmarkDeploy -benchtime 5x ./core/daemon/
 func BenchmarkDeploy(b *testing.B) {
 	git := testenv.NeedCommand(b, "git")
-	rt := dynoRuntime()
+	rt := testRuntime()
 	dataDir := filepath.Join(b.TempDir(), "data")
 	d, router := startDaemonWithRouter(b, dataDir, "--runtime", rt)
 	defer d.stop(b)

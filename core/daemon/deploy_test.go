@@ -104,15 +104,6 @@ func (d *daemon) callList(t testing.TB, path string) (int, []map[string]any) {
 	return res.StatusCode, out
 }
 
-// dynoRuntime is the runtime end-to-end tests run dynos on: runc when root
-// (isolated dynos, as CI runs), the process runtime otherwise.
-func dynoRuntime() string {
-	if os.Geteuid() == 0 {
-		return DefaultRuntime
-	}
-	return "builtin:process"
-}
-
 // routed GETs path on app through the router.
 func routed(routerAddr, app, path string) (int, string, error) {
 	req, _ := http.NewRequest("GET", "http://"+routerAddr+path, nil)

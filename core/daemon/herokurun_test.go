@@ -116,7 +116,7 @@ func TestHerokuCreateAndPush(t *testing.T) {
 	heroku := testenv.NeedCommand(t, "heroku")
 	git := testenv.NeedCommand(t, "git")
 	testenv.NeedCommand(t, "python3")
-	rt := dynoRuntime()
+	rt := testRuntime()
 	d, router := startDaemonWithRouter(t, filepath.Join(t.TempDir(), "data"), "--runtime", rt)
 	defer func() { d.stop(t) }()
 	home, src := t.TempDir(), t.TempDir()

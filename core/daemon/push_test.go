@@ -20,7 +20,7 @@ func TestGitPushDeploys(t *testing.T) {
 	testenv.Short(t, "starts paasd, builds and runs real dynos")
 	git := testenv.NeedCommand(t, "git")
 	testenv.NeedCommand(t, "python3")
-	rt := dynoRuntime()
+	rt := testRuntime()
 	dataDir := filepath.Join(t.TempDir(), "data")
 	d, router := startDaemonWithRouter(t, dataDir, "--runtime", rt)
 	defer func() { d.stop(t) }()

@@ -46,7 +46,7 @@ S(("0.0.0.0", int(os.environ["PORT"])), H).serve_forever()`
 func TestZeroDowntimeUnderLoad(t *testing.T) {
 	testenv.Short(t, "starts paasd, real dynos and load")
 	testenv.NeedCommand(t, "python3")
-	rt := dynoRuntime()
+	rt := testRuntime()
 	if rt != DefaultRuntime && testenv.InCI() {
 		t.Fatal("CI runs as root: the runc runtime must be tested")
 	}
@@ -197,7 +197,7 @@ func appLogErrors(t *testing.T, d *daemon, app string) string {
 	b, _ := io.ReadAll(res.Body)
 	var out []string
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.Contains(l, "at=error") || strings.Contains(l, "State changed") || strings.Contains(l, "Stopping") || strings.Contains(l, "heroku[api]") {
+		if strings.Contains(l, "at=error") || strings.Contains(l, "State changed") || strings.Contains(l, "Stopping") || strings.Contains(l, "heroku[api]") || strings.Contains(l, "Idling") || strings.Contains(l, "Waking") {
 			out = append(out, l)
 		}
 	}

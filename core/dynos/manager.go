@@ -314,9 +314,7 @@ func (m *Manager) reconcileLocked(app string) {
 	for _, p := range d.Processes {
 		for i := 1; i <= p.Quantity; i++ {
 			name := p.Type + "." + strconv.Itoa(i)
-			cur := m.findLocked(a, name, func(x *dyno) bool {
-				return x.wanted && x.info.Release == d.Release && x.info.Command == p.Command && x.info.Size == sizeOr(p.Size)
-			})
+			cur := m.findLocked(a, name, func(x *dyno) bool { return x.wanted && isCurrent(d, x) })
 			if cur != nil {
 				continue
 			}
@@ -340,6 +338,13 @@ func (m *Manager) reconcileLocked(app string) {
 			m.stopLocked(a, x, "Scaling")
 		}
 	}
+}
+
+// isCurrent reports whether x is the incarnation d asks for: its process
+// type's current release, command and size.
+func isCurrent(d Desired, x *dyno) bool {
+	p, ok := processFor(d, x.info.Type)
+	return ok && x.info.Release == d.Release && x.info.Command == p.Command && x.info.Size == sizeOr(p.Size)
 }
 
 func processFor(d Desired, typ string) (Process, bool) {
@@ -817,9 +822,14 @@ func (m *Manager) dynoUp(x *dyno) {
 	if a == nil {
 		return
 	}
-	for _, old := range a.dynos {
-		if old != x && old.wanted && !old.info.OneOff && old.info.Name == x.info.Name {
-			m.stopLocked(a, old, "Preboot")
+	// Only the incarnation the desired state asks for retires the others:
+	// an outdated one coming up (two converges in a row start two) must
+	// not stop its own replacement.
+	if x.wanted && isCurrent(a.desired, x) {
+		for _, old := range a.dynos {
+			if old != x && old.wanted && !old.info.OneOff && old.info.Name == x.info.Name {
+				m.stopLocked(a, old, "Preboot")
+			}
 		}
 	}
 	m.publishRoutesLocked(x.info.AppID)
@@ -835,7 +845,7 @@ func (m *Manager) setState(x *dyno, to core.DynoState, why string) {
 	if a != nil && to != core.DynoUp {
 		m.publishRoutesLocked(info.AppID)
 	}
-	if a != nil && to == core.DynoUp && info.Type != "web" {
+	if a != nil && to == core.DynoUp && info.Type != "web" && x.wanted && isCurrent(a.desired, x) {
 		// Non-web dynos retire their predecessors as soon as they run.
 		for _, old := range a.dynos {
 			if old != x && old.wanted && !old.info.OneOff && old.info.Name == info.Name {
